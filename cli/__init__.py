@@ -1,0 +1,1 @@
+"""The `motiongen` command-line tool (installed as the `motiongen.cli` package)."""

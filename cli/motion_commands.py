@@ -1,0 +1,58 @@
+"""Utility commands: info, render, convert."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from motiongen.cli.options import FORCE, QUIET
+
+
+def info() -> None:
+    """Version, built-in corpus, shipped checkpoints and compute devices."""
+    import torch
+
+    import motiongen
+    from motiongen.paths import CHECKPOINT_DIR, CORPUS_DIR
+
+    typer.echo(f"motiongen {motiongen.__version__}  (torch {torch.__version__})")
+    clips = sorted(CORPUS_DIR.glob("*.npz")) if CORPUS_DIR.exists() else []
+    typer.echo(f"corpus: {CORPUS_DIR}  ({len(clips)} clips)")
+    ckpts = sorted(p.name for p in CHECKPOINT_DIR.iterdir() if p.is_dir()) if CHECKPOINT_DIR.exists() else []
+    typer.echo(f"checkpoints: {CHECKPOINT_DIR}  ({', '.join(ckpts) or 'none'})")
+    devices = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    typer.echo(f"devices: {', '.join(devices)}  (threads: {torch.get_num_threads()})")
+
+
+def render(
+    inputs: list[Path] = typer.Argument(..., help="Motion file(s); several files render as several people."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output .mp4 or .gif."),
+    trace: bool = typer.Option(False, help="Draw the root trajectory."),
+    force: bool = FORCE,
+    quiet: bool = QUIET,
+) -> None:
+    """Render motion files as a skeleton video."""
+    from motiongen.io import load_motion, save_motion
+
+    motions = [load_motion(p) for p in inputs]
+    save_motion(motions, output, force=force, trace=trace, progress=not quiet)
+    typer.echo(f"wrote {output}")
+
+
+def convert(
+    input: Path = typer.Argument(..., help="Motion file (.bvh, .npz, .npy, DeepMimic .txt)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output file; the format follows the extension."),
+    force: bool = FORCE,
+) -> None:
+    """Convert a motion file to another format (by extension)."""
+    from motiongen.io import load_motion, save_motion
+
+    save_motion(load_motion(input), output, force=force)
+    typer.echo(f"wrote {output}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(info)
+    app.command()(render)
+    app.command()(convert)

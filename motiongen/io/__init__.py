@@ -1,0 +1,60 @@
+"""File formats. Readers and writers are chosen by file extension.
+
+Each format module has `read(path) -> Motion` and/or `write(motion, path)`; writers
+receive a temporary path and the result is renamed into place (see `atomic.py`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from motiongen.errors import UserError
+from motiongen.io.atomic import atomic_path
+
+READERS = {
+    ".bvh": "motiongen.io.bvh",
+    ".npz": "motiongen.io.npz",
+    ".npy": "motiongen.io.humanml3d",
+    ".txt": "motiongen.io.deepmimic",
+}
+WRITERS = {
+    ".bvh": "motiongen.io.bvh",
+    ".npz": "motiongen.io.npz",
+    ".npy": "motiongen.io.humanml3d",
+    ".mp4": "motiongen.render.video",
+    ".gif": "motiongen.render.video",
+}
+
+
+def _module(table: dict, path: Path, verb: str):
+    suffix = path.suffix.lower()
+    if suffix not in table:
+        known = ", ".join(sorted(table))
+        raise UserError(f"cannot {verb} '{path.name}': unknown extension '{suffix}' (known: {known})")
+    return importlib.import_module(table[suffix])
+
+
+def load_motion(path: str | Path):
+    """Read any supported file into a `Motion` (retargeted onto SMPL-22)."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"file not found: {path}")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; give a motion file")
+    module = _module(READERS, path, "read")
+    try:
+        return module.read(path)
+    except UserError:
+        raise
+    except Exception as exc:  # a parser failing on corrupt input is the user's file, not a bug
+        raise UserError(f"cannot read {path.name}: {exc}") from exc
+
+
+def save_motion(motions, path: str | Path, force: bool = False, **options) -> Path:
+    """Write one `Motion` or a list of them (several people) to `path`, atomically."""
+    path = Path(path)
+    module = _module(WRITERS, path, "write")
+    with atomic_path(path, force) as tmp:
+        module.write(motions, tmp, **options)
+    return path
