@@ -59,8 +59,12 @@ def encode(local_rot: torch.Tensor, root_pos: torch.Tensor, fps: float) -> torch
     lead = rot.shape[:-3]
     return torch.cat(
         [
-            root_pos[..., 1:2], vel, rate.unsqueeze(-1),
-            R.matrix_to_sixd(rot).reshape(lead + (-1,)), rel.reshape(lead + (-1,)), contacts,
+            root_pos[..., 1:2],
+            vel,
+            rate.unsqueeze(-1),
+            R.matrix_to_sixd(rot).reshape(lead + (-1,)),
+            rel.reshape(lead + (-1,)),
+            contacts,
         ],
         -1,
     )

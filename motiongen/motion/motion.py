@@ -124,6 +124,8 @@ def concatenate(motions: list[Motion]) -> Motion:
     if any(abs(m.fps - fps) > 1e-6 for m in motions):
         raise ValueError("cannot concatenate motions with different frame rates")
     return Motion(
-        np.concatenate([m.quats for m in motions]), np.concatenate([m.root for m in motions]), fps,
+        np.concatenate([m.quats for m in motions]),
+        np.concatenate([m.root for m in motions]),
+        fps,
         dict(motions[0].meta),
     )
