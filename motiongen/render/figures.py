@@ -1,0 +1,145 @@
+"""How a skeleton is drawn: colours per person and side, bone and joint sizes, draw order.
+
+Everything is drawn at SUPERSAMPLE times the output size and box-downsampled afterwards, which
+gives smooth (anti-aliased) edges with Pillow's plain line and ellipse drawing.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from motiongen.motion.skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS
+from motiongen.render.camera import Camera
+
+SUPERSAMPLE = 2
+BONE_RADIUS = 0.03  # metres
+JOINT_RADIUS = 0.04
+HEAD_RADIUS = 0.11
+SHADOW_ALPHA = 0.28
+TRACE_ALPHA = 170
+SHADOW_SLANT = (0.35, 0.2)  # horizontal shadow offset per metre of height: away from the camera, to its right
+
+# One base colour per person (cycled); left limbs are drawn lighter, right limbs darker.
+PALETTE = [
+    (230, 97, 40),  # orange
+    (40, 110, 200),  # blue
+    (40, 160, 90),  # green
+    (150, 70, 190),  # purple
+    (200, 50, 80),  # crimson
+    (30, 160, 170),  # teal
+]
+
+HEAD, NECK = JOINT_INDEX["head"], JOINT_INDEX["neck"]
+BONES = [(PARENTS[j], j) for j in range(1, len(PARENTS))]
+
+
+def _side(joint: int) -> str:
+    name = JOINT_NAMES[joint]
+    return "left" if name.startswith("left_") else "right" if name.startswith("right_") else "centre"
+
+
+def _shade(colour, amount: float) -> tuple[int, int, int]:
+    """amount > 0 mixes towards white, < 0 towards black."""
+    c = np.array(colour, np.float32)
+    target = 255.0 if amount > 0 else 0.0
+    return tuple(int(round(x)) for x in c + (target - c) * abs(amount))
+
+
+@cache
+def person_colours(person: int) -> dict[str, tuple[int, int, int]]:
+    base = PALETTE[person % len(PALETTE)]
+    return {"centre": base, "left": _shade(base, 0.35), "right": _shade(base, -0.25), "joint": _shade(base, -0.5)}
+
+
+def draw_people(
+    canvas: Image.Image, camera: Camera, frame: int, joints: np.ndarray, traces: np.ndarray | None = None
+) -> None:
+    """Draw everyone's shadow, optional root trace and skeleton onto `canvas` (SUPERSAMPLE x size, RGB).
+
+    joints: (people, 22, 3) positions at this frame. traces: (people, frames_so_far, 3) root path on the floor.
+    """
+    s = SUPERSAMPLE
+    draw = ImageDraw.Draw(canvas, "RGBA")
+    scale = camera.focal * s
+
+    _draw_shadows(canvas, camera, frame, joints)
+
+    if traces is not None:
+        for p, path in enumerate(traces):
+            if len(path) < 2:
+                continue
+            _, depth = camera.project(path[-1], frame)
+            width = max(1, round(0.025 * scale / depth))
+            colour = person_colours(p)["centre"] + (TRACE_ALPHA,)
+            for piece in camera.project_path(path, frame):
+                draw.line([tuple(q) for q in piece * s], fill=colour, width=width, joint="curve")
+
+    # Bones and joints of all people, far to near, so nearer limbs cover farther ones.
+    xy, depth = camera.project(joints, frame)
+    xy = xy * s
+    items = []  # (depth, kind, person, index)
+    for p in range(len(joints)):
+        for a, b in BONES:
+            items.append((depth[p, [a, b]].mean(), 0, p, (a, b)))
+        for j in range(len(PARENTS)):
+            items.append((depth[p, j] - 1e-3, 1, p, j))
+    items.sort(key=lambda item: -item[0])
+    for d, kind, p, index in items:
+        colours = person_colours(p)
+        if kind == 0:
+            a, b = index
+            width = max(1, round(2 * BONE_RADIUS * scale / d))
+            draw.line([tuple(xy[p, a]), tuple(xy[p, b])], fill=colours[_side(b)], width=width)
+        elif index == HEAD:
+            # The head joint sits at the base of the skull; the circle is centred a little above it.
+            centre = joints[p, HEAD] + 0.5 * (joints[p, HEAD] - joints[p, NECK])
+            (cx, cy), cd = camera.project(centre, frame)
+            r = HEAD_RADIUS * scale / cd
+            box = [cx * s - r, cy * s - r, cx * s + r, cy * s + r]
+            draw.ellipse(box, fill=colours["centre"], outline=colours["joint"], width=max(1, round(r / 6)))
+        else:
+            r = JOINT_RADIUS * scale / d
+            x, y = xy[p, index]
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=colours["joint"])
+
+
+def _draw_shadows(canvas: Image.Image, camera: Camera, frame: int, joints: np.ndarray) -> None:
+    """Soft shadows from a light high above and behind the camera's left shoulder.
+
+    The skeleton is flattened onto the floor along the light direction and drawn into one mask
+    (so overlapping bones do not darken twice), which is blurred and used to darken the floor.
+    """
+    s = SUPERSAMPLE
+    forward, right = camera.rotation[2].copy(), camera.rotation[0].copy()
+    forward[1] = right[1] = 0.0
+    forward /= np.linalg.norm(forward)
+    flat = joints + joints[..., 1:2] * (SHADOW_SLANT[0] * forward + SHADOW_SLANT[1] * right)
+    flat[..., 1] = 0.0
+    xy, depth = camera.project(flat, frame)
+    xy = xy * s
+    widths = 2 * BONE_RADIUS * 1.5 * camera.focal * s / depth
+    blur = float(max(1.0, 0.03 * camera.focal * s / depth.mean()))
+
+    # Work on the shadow's bounding box only: blurring and blending the whole canvas is slow.
+    pad = widths.max() + 3 * blur
+    left, top = np.floor(xy.reshape(-1, 2).min(0) - pad).astype(int)
+    right_, bottom = np.ceil(xy.reshape(-1, 2).max(0) + pad).astype(int)
+    left, top = max(left, 0), max(top, 0)
+    right_, bottom = min(right_, canvas.width), min(bottom, canvas.height)
+    if right_ <= left or bottom <= top:
+        return
+    mask = Image.new("L", (right_ - left, bottom - top), 0)
+    draw = ImageDraw.Draw(mask)
+    xy = xy - [left, top]
+    for p in range(len(joints)):
+        for a, b in BONES:
+            width = (widths[p, a] + widths[p, b]) / 2
+            draw.line([tuple(xy[p, a]), tuple(xy[p, b])], fill=255, width=max(1, round(width)))
+        for j in range(len(PARENTS)):
+            r = widths[p, j] / 2
+            draw.ellipse([xy[p, j, 0] - r, xy[p, j, 1] - r, xy[p, j, 0] + r, xy[p, j, 1] + r], fill=255)
+    mask = mask.filter(ImageFilter.GaussianBlur(blur)).point(lambda v: int(v * SHADOW_ALPHA))
+    canvas.paste((0, 0, 0), (left, top, right_, bottom), mask)

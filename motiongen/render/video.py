@@ -1,0 +1,155 @@
+"""Skeleton videos: one or several people on a checkered floor, as .mp4 (H.264) or .gif.
+
+`render_frames` yields the pictures, `render_frame` gives one (for docs and thumbnails) and
+`write` encodes a file. The H.264 encoder is the ffmpeg binary bundled with imageio-ffmpeg, so
+no system ffmpeg is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from motiongen.errors import UserError
+from motiongen.motion.motion import Motion
+from motiongen.render.camera import follow_camera
+from motiongen.render.figures import SUPERSAMPLE, draw_people
+from motiongen.render.ground import Ground
+
+TEXT_COLOUR = (40, 44, 52)
+TEXT_OUTLINE = (240, 242, 245)
+
+
+class Scene:
+    """Everything that stays the same over a clip: the people's joint tracks, camera, floor, caption."""
+
+    def __init__(self, motions, fps: float | None = None, size: tuple[int, int] = (640, 480)):
+        motions = [motions] if isinstance(motions, Motion) else list(motions)
+        if not motions:
+            raise UserError("nothing to render: no motions given")
+        self.fps = float(fps or motions[0].fps)
+        self.size = (int(size[0]), int(size[1]))
+        if min(self.size) < 16:
+            raise UserError(f"video size {self.size} is too small (at least 16 x 16 pixels)")
+
+        # Same frame rate for everyone; shorter clips hold their last pose.
+        tracks = [m.resampled(self.fps).positions() for m in motions]
+        self.frames = max(len(t) for t in tracks)
+        self.joints = np.stack([np.concatenate([t, np.repeat(t[-1:], self.frames - len(t), 0)]) for t in tracks])
+
+        self.camera = follow_camera(self.joints, self.fps, float(motions[0].heading()[0]), self.size)
+        target_distance = np.linalg.norm(self.camera.positions[0] - self.joints[:, 0, 0].mean(0))
+        self.ground = Ground(self.camera, fade_distance=3.0 * target_distance)
+
+        captions = [m.meta.get("caption") for m in motions]
+        self.caption = " | ".join(dict.fromkeys(str(c) for c in captions if c))
+        self.font = ImageFont.load_default(size=max(10, round(self.size[1] / 30)))
+
+    def render(self, index: int, trace: bool = False) -> np.ndarray:
+        index = int(np.clip(index, 0, self.frames - 1))
+        width, height = self.size
+        background = Image.fromarray(self.ground.image(index))
+        canvas = background.resize((width * SUPERSAMPLE, height * SUPERSAMPLE), Image.Resampling.NEAREST)
+        traces = None
+        if trace:
+            traces = self.joints[:, : index + 1, 0].copy()
+            traces[..., 1] = 0.005
+        draw_people(canvas, self.camera, index, self.joints[:, index], traces)
+        image = canvas.reduce(SUPERSAMPLE)
+        self._draw_text(image, index)
+        return np.asarray(image)
+
+    def _draw_text(self, image: Image.Image, index: int) -> None:
+        draw = ImageDraw.Draw(image)
+        pad = max(4, self.size[1] // 60)
+        style = {"font": self.font, "fill": TEXT_COLOUR, "stroke_width": 2, "stroke_fill": TEXT_OUTLINE}
+        if self.caption:
+            draw.text((pad, pad), _fit(draw, self.caption, self.font, self.size[0] - 2 * pad), **style)
+        clock = f"{index / self.fps:5.2f} s  {index + 1}/{self.frames}"
+        draw.text((self.size[0] - pad, self.size[1] - pad), clock, anchor="rd", **style)
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: float) -> str:
+    """Shorten `text` with an ellipsis until it fits in `width` pixels."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while text and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def render_frames(
+    motions, trace: bool = False, fps: float | None = None, size: tuple[int, int] = (640, 480), progress: bool = False
+) -> Iterator[np.ndarray]:
+    """Yield every frame of the video as a (height, width, 3) uint8 array."""
+    yield from _frames(Scene(motions, fps, size), trace, progress)
+
+
+def render_frame(
+    motions, index: int = 0, trace: bool = False, fps: float | None = None, size: tuple[int, int] = (640, 480)
+) -> np.ndarray:
+    """One frame (clamped to the clip) as a (height, width, 3) uint8 array."""
+    return Scene(motions, fps, size).render(index, trace)
+
+
+def write(motions, path, trace: bool = False, progress: bool = True, fps: float | None = None, size=(640, 480), **_):
+    """Write a skeleton video; the format follows the suffix of `path` (.mp4 or .gif)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".mp4", ".gif"):
+        raise UserError(f"cannot render to '{path.name}': use a .mp4 or .gif file")
+    if suffix == ".mp4" and (size[0] % 2 or size[1] % 2):
+        raise UserError(f"video size {tuple(size)} must have an even width and height for .mp4")
+    scene = Scene(motions, fps, size)
+    frames = _frames(scene, trace, progress)
+    if suffix == ".mp4":
+        _write_mp4(frames, path, scene)
+    else:
+        _write_gif(frames, path, scene)
+    return path
+
+
+def _frames(scene: Scene, trace: bool, progress: bool) -> Iterator[np.ndarray]:
+    from tqdm.auto import tqdm
+
+    for index in tqdm(range(scene.frames), desc="render", unit="frame", disable=not progress, leave=False):
+        yield scene.render(index, trace)
+
+
+def _write_mp4(frames: Iterator[np.ndarray], path: Path, scene: Scene) -> None:
+    import imageio_ffmpeg
+
+    writer = imageio_ffmpeg.write_frames(
+        str(path),
+        scene.size,
+        fps=scene.fps,
+        codec="libx264",
+        pix_fmt_out="yuv420p",
+        quality=6,  # crf 20: clean lines on flat colours
+        macro_block_size=2,
+        ffmpeg_log_level="error",
+        output_params=["-movflags", "+faststart"],
+    )
+    writer.send(None)  # start ffmpeg
+    try:
+        for frame in frames:
+            writer.send(np.ascontiguousarray(frame))
+    finally:
+        writer.close()
+
+
+def _write_gif(frames: Iterator[np.ndarray], path: Path, scene: Scene) -> None:
+    # One palette for the whole clip (from the first frame plus the people's colours), so colours do
+    # not flicker from frame to frame; quantizing to a given palette is also much faster.
+    pictures = []
+    palette = None
+    for frame in frames:
+        image = Image.fromarray(frame)
+        if palette is None:
+            palette = image.quantize(colors=255, method=Image.Quantize.MEDIANCUT)
+        pictures.append(image.quantize(palette=palette, dither=Image.Dither.NONE))
+    duration = 1000.0 / scene.fps
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=duration, loop=0, optimize=False)
