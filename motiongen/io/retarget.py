@@ -1,0 +1,274 @@
+"""Retarget humanoid rigs onto SMPL-22 by joint-name presets.
+
+A preset says where each SMPL-22 joint lies on a source rig: at a source joint, part way
+between two source joints (collar bones of rigs whose clavicles start on the spine), or at a
+fraction of the source's spine chain (rigs with fewer spine joints than SMPL). Retargeting then
+works on positions, which makes it indifferent to the source's rest pose and joint axes:
+
+    source FK positions -> the 22 SMPL points -> Y up -> scaled by leg length -> IK
+
+The IK (`Motion.from_positions`) is twist-free: rotation about a bone's own axis (forearm roll,
+head yaw, ...) is not observable from joint positions and is not recovered.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from motiongen.errors import UserError
+from motiongen.motion.motion import Motion
+from motiongen.motion.skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS, REST_OFFSETS, rest_positions
+
+# Where spine1 and spine2 sit on our pelvis -> spine3 chain (fraction of its arc length);
+# used to place them on source rigs with a different number of spine joints.
+_SPINE_ARC = np.cumsum(np.linalg.norm(REST_OFFSETS[[3, 6, 9]], axis=-1))
+SPINE1_AT, SPINE2_AT = (_SPINE_ARC[:2] / _SPINE_ARC[2]).tolist()
+
+# A point spec is a joint name, ("lerp", a, b, t) = a + t (b - a), or
+# ("chain", (j0, j1, ...), f) = the point at fraction f of the arc length along those joints.
+Point = str | tuple
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    points: dict  # SMPL joint name -> Point
+
+    def source_joints(self) -> list[str]:
+        names = []
+        for spec in self.points.values():
+            for name in _names_in(spec):
+                if name not in names:
+                    names.append(name)
+        return names
+
+
+def _names_in(spec: Point) -> list[str]:
+    if isinstance(spec, str):
+        return [spec]
+    if spec[0] == "lerp":
+        return [spec[1], spec[2]]
+    return list(spec[1])
+
+
+def _fill(spec: Point, **sides) -> Point:
+    if isinstance(spec, str):
+        return spec.format(**sides)
+    return tuple(_fill(x, **sides) if isinstance(x, (str, tuple)) else x for x in spec)
+
+
+def _sided(mapping: dict) -> dict:
+    """Expand {"{s}_hip": "{S}UpLeg"} into left and right entries ({S} = Left|Right, {c} = l|r)."""
+    out = {}
+    for key, spec in mapping.items():
+        if "{s}" not in key:
+            out[key] = spec
+            continue
+        for s, S, c in (("left", "Left", "l"), ("right", "Right", "r")):
+            out[key.format(s=s)] = _fill(spec, S=S, c=c)
+    return out
+
+
+_LEGS = {"{s}_hip": "{S}UpLeg", "{s}_knee": "{S}Leg", "{s}_ankle": "{S}Foot", "{s}_foot": "{S}ToeBase"}
+
+PRESETS = (
+    # Our own names (also "L_Hip"/"Pelvis"-style SMPL exports and "m_avg_" prefixes, see normalize_name).
+    Preset("SMPL", {name: name for name in JOINT_NAMES}),
+    # Mixamo: same topology as SMPL-22 (three spine joints, arms on Spine2).
+    Preset(
+        "Mixamo",
+        _sided(
+            {
+                "pelvis": "Hips",
+                **_LEGS,
+                "spine1": "Spine",
+                "spine2": "Spine1",
+                "spine3": "Spine2",
+                "neck": "Neck",
+                "head": "Head",
+                "{s}_collar": "{S}Shoulder",
+                "{s}_shoulder": "{S}Arm",
+                "{s}_elbow": "{S}ForeArm",
+                "{s}_wrist": "{S}Hand",
+            }
+        ),
+    ),
+    # CMU (cgspeed BVH conversion): two spine joints, clavicles start on the spine midline (at Spine1).
+    Preset(
+        "CMU",
+        _sided(
+            {
+                "pelvis": "Hips",
+                **_LEGS,
+                "spine1": ("chain", ("Hips", "Spine", "Spine1"), SPINE1_AT),
+                "spine2": ("chain", ("Hips", "Spine", "Spine1"), SPINE2_AT),
+                "spine3": "Spine1",
+                "neck": "Neck1",
+                "head": "Head",
+                "{s}_collar": ("lerp", "{S}Shoulder", "{S}Arm", 0.35),
+                "{s}_shoulder": "{S}Arm",
+                "{s}_elbow": "{S}ForeArm",
+                "{s}_wrist": "{S}Hand",
+            }
+        ),
+    ),
+    # Biovision-style rigs (Hips, Ab, Chest, LeftCollar, LeftShoulder = upper arm, LeftHip = thigh).
+    Preset(
+        "Biovision",
+        _sided(
+            {
+                "pelvis": "Hips",
+                "{s}_hip": "{S}Hip",
+                "{s}_knee": "{S}Knee",
+                "{s}_ankle": "{S}Ankle",
+                "{s}_foot": "{S}Toes",
+                "spine1": ("chain", ("Hips", "Ab", "Chest"), SPINE1_AT),
+                "spine2": ("chain", ("Hips", "Ab", "Chest"), SPINE2_AT),
+                "spine3": "Chest",
+                "neck": "Neck",
+                "head": "Head",
+                "{s}_collar": ("lerp", "{S}Collar", "{S}Shoulder", 0.35),
+                "{s}_shoulder": "{S}Shoulder",
+                "{s}_elbow": "{S}Elbow",
+                "{s}_wrist": "{S}Wrist",
+            }
+        ),
+    ),
+    # Unreal Engine mannequin (UE4 names; Z up).
+    Preset(
+        "Unreal",
+        _sided(
+            {
+                "pelvis": "pelvis",
+                "{s}_hip": "thigh_{c}",
+                "{s}_knee": "calf_{c}",
+                "{s}_ankle": "foot_{c}",
+                "{s}_foot": "ball_{c}",
+                "spine1": "spine_01",
+                "spine2": "spine_02",
+                "spine3": "spine_03",
+                "neck": "neck_01",
+                "head": "head",
+                "{s}_collar": "clavicle_{c}",
+                "{s}_shoulder": "upperarm_{c}",
+                "{s}_elbow": "lowerarm_{c}",
+                "{s}_wrist": "hand_{c}",
+            }
+        ),
+    ),
+)
+
+
+def normalize_name(name: str) -> str:
+    """Compare joint names loosely: no namespace ("mixamorig:"), case, separators; "L_" = "left"."""
+    name = name.split(":")[-1].strip().lower()
+    name = re.sub(r"^(mixamorig\d*_|m_avg_|f_avg_)", "", name)
+    name = re.sub(r"^l_", "left_", re.sub(r"^r_", "right_", name))
+    return re.sub(r"[\s_.\-]", "", name)
+
+
+def detect_preset(names: list[str], label: str = "the file") -> tuple[Preset, dict[str, int]]:
+    """The first preset whose joints all exist in `names`, and a map source name -> index."""
+    index = {}
+    for i, name in enumerate(names):
+        index.setdefault(normalize_name(name), i)
+    missing = {}
+    for preset in PRESETS:
+        needed = preset.source_joints()
+        lacking = [n for n in needed if normalize_name(n) not in index]
+        if not lacking:
+            return preset, {n: index[normalize_name(n)] for n in needed}
+        missing[preset.name] = lacking
+    closest = min(missing, key=lambda k: len(missing[k]))
+    raise UserError(
+        f"cannot retarget {label}: its joint names match no known rig "
+        f"({', '.join(p.name for p in PRESETS)}); closest is {closest}, which lacks "
+        f"{', '.join(missing[closest])}. Rename those joints in the file."
+    )
+
+
+def _point(spec: Point, index: dict[str, int], pos: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """Evaluate a point spec on positions pos (..., J, 3); rest (J, 3) gives chain arc lengths."""
+    if isinstance(spec, str):
+        return pos[..., index[spec], :]
+    if spec[0] == "lerp":
+        _, a, b, t = spec
+        return pos[..., index[a], :] * (1 - t) + pos[..., index[b], :] * t
+    _, chain, fraction = spec
+    ids = [index[n] for n in chain]
+    seg = np.linalg.norm(np.diff(rest[ids], axis=0), axis=-1)
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    s = fraction * cum[-1]
+    i = int(min(np.searchsorted(cum, s, side="right") - 1, len(seg) - 1))
+    t = (s - cum[i]) / max(seg[i], 1e-9)
+    return pos[..., ids[i], :] * (1 - t) + pos[..., ids[i + 1], :] * t
+
+
+def smpl_points(preset: Preset, index: dict[str, int], pos: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """Source joint positions (..., J, 3) -> the 22 SMPL joint positions (..., 22, 3)."""
+    return np.stack([_point(preset.points[name], index, pos, rest) for name in JOINT_NAMES], -2)
+
+
+def up_axis_rotation(rest_points: np.ndarray) -> np.ndarray:
+    """Rotation taking the source's up axis (nearest axis to feet -> head at rest) to +Y.
+    Z up becomes Y up the usual way: (x, y, z) -> (x, z, -y)."""
+    feet = rest_points[[JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]].mean(0)
+    up_vec = rest_points[JOINT_INDEX["head"]] - feet
+    axis = int(np.argmax(np.abs(up_vec)))
+    up = np.zeros(3)
+    up[axis] = np.sign(up_vec[axis])
+    if axis == 1:
+        return np.diag([1.0, up[1], up[1]])
+    # a quarter turn about up x Y takes up onto +Y
+    k = np.cross(up, [0.0, 1.0, 0.0])
+    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + kx + kx @ kx
+
+
+def leg_length(points: np.ndarray) -> float:
+    """Mean hip -> knee -> ankle length of both legs, from (22, 3) positions."""
+    total = 0.0
+    for side in ("left", "right"):
+        hip, knee, ankle = (points[JOINT_INDEX[f"{side}_{j}"]] for j in ("hip", "knee", "ankle"))
+        total += np.linalg.norm(knee - hip) + np.linalg.norm(ankle - knee)
+    return total / 2
+
+
+def retarget(names: list[str], rest: np.ndarray, positions: np.ndarray, fps: float, label: str = "the file") -> Motion:
+    """Any humanoid rig -> SMPL-22 Motion.
+
+    names: source joint names (J); rest: source rest-pose global positions (J, 3);
+    positions: source global joint positions per frame (T, J, 3), any units and up axis.
+    Translation comes out in metres of our skeleton (source scaled by the ratio of leg lengths).
+    """
+    preset, index = detect_preset(names, label)
+    rest_points = smpl_points(preset, index, rest, rest)
+    points = smpl_points(preset, index, positions, rest)
+    source_leg = leg_length(rest_points)
+    if source_leg < 1e-9:
+        raise UserError(f"cannot retarget {label}: its rest pose has zero-length legs")
+    world = up_axis_rotation(rest_points) * (leg_length(rest_positions()) / source_leg)
+    points = points @ world.T
+    return Motion.from_positions(points.astype(np.float32), fps, {"source_rig": preset.name})
+
+
+def exact_smpl_scale(names: list[str], parents: list[int], offsets: np.ndarray) -> float | None:
+    """If the rig is exactly our SMPL-22 skeleton (same names, parents and rest offsets up to one
+    unit scale, e.g. centimetres), return that scale, so its rotations can be read directly."""
+    if sorted(names) != sorted(JOINT_NAMES):
+        return None
+    where = {name: i for i, name in enumerate(names)}
+    for j, name in enumerate(JOINT_NAMES):
+        p = parents[where[name]]
+        expected = None if PARENTS[j] < 0 else JOINT_NAMES[PARENTS[j]]
+        if (names[p] if p >= 0 else None) != expected:
+            return None
+    ours = REST_OFFSETS[1:].astype(np.float64)
+    theirs = np.asarray(offsets, np.float64)[[where[n] for n in JOINT_NAMES[1:]]]
+    scale = np.linalg.norm(theirs) / np.linalg.norm(ours)
+    if scale <= 0 or np.abs(theirs - scale * ours).max() > 1e-4 * scale:
+        return None
+    return float(scale)
