@@ -1,0 +1,138 @@
+"""Skeleton video rendering: files decode back, people are told apart, the picture is the right way round."""
+
+from __future__ import annotations
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from motion_samples import synthetic_walk, t_pose
+from PIL import Image
+
+from motiongen.errors import UserError
+from motiongen.io import save_motion
+from motiongen.motion.motion import Motion
+from motiongen.render.figures import person_colours
+from motiongen.render.video import render_frame, render_frames, write
+
+SMALL = (320, 240)
+
+
+def colour_mask(image: np.ndarray, colour, tolerance: int = 12) -> np.ndarray:
+    return (np.abs(image.astype(int) - np.array(colour)) <= tolerance).all(-1)
+
+
+def centroid_x(mask: np.ndarray) -> float:
+    return float(np.nonzero(mask)[1].mean())
+
+
+def decode_mp4(path):
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = reader.__next__()
+    width, height = meta["size"]
+    frames = [np.frombuffer(f, np.uint8).reshape(height, width, 3) for f in reader]
+    return meta, frames
+
+
+def test_mp4_decodes_with_frame_count_size_and_picture(tmp_path):
+    walk = synthetic_walk(frames=12)
+    path = save_motion(walk, tmp_path / "walk.mp4", progress=False, size=SMALL)  # atomic path, like the CLI
+    meta, frames = decode_mp4(path)
+    assert len(frames) == 12
+    assert meta["size"] == SMALL
+    assert meta["fps"] == pytest.approx(20.0)
+    # Same picture as rendered (colour order, orientation), up to compression.
+    expected = render_frame(walk, 5, size=SMALL).astype(float)
+    assert np.abs(frames[5].astype(float) - expected).mean() < 4.0
+
+
+def test_gif_has_every_frame_at_the_clip_rate(tmp_path):
+    path = tmp_path / "walk.gif"
+    write(synthetic_walk(frames=8), path, progress=False, size=SMALL)
+    with Image.open(path) as gif:
+        assert gif.size == SMALL
+        assert gif.n_frames == 8
+        assert gif.info["duration"] == pytest.approx(50, abs=1)  # 20 fps
+
+
+def test_two_people_get_distinct_colours_in_their_places():
+    # Person 2 stands 1.5 m to the first one's left (+X), which the front view shows on the right.
+    image = render_frame([t_pose(), t_pose(x=1.5)], 0)
+    first = colour_mask(image, person_colours(0)["centre"])
+    second = colour_mask(image, person_colours(1)["centre"])
+    assert first.sum() > 100 and second.sum() > 100
+    assert person_colours(0)["centre"] != person_colours(1)["centre"]
+    assert centroid_x(second) > centroid_x(first) + 50
+
+
+def test_left_limbs_appear_on_the_right_of_the_picture_and_body_is_upright():
+    # The camera is in front of the T-posed person, so its left (+X, lighter shade) is on the image's right.
+    image = render_frame(t_pose(), 0)
+    colours = person_colours(0)
+    left, right, centre = (colour_mask(image, colours[k]) for k in ("left", "right", "centre"))
+    assert left.sum() > 100 and right.sum() > 100
+    assert centroid_x(left) > centroid_x(right) + 50
+    # Upright: spine and head (centre colour) sit above the average limb pixel (legs reach the floor).
+    limbs = left | right
+    assert np.nonzero(centre)[0].mean() < np.nonzero(limbs)[0].mean()
+
+
+def test_whole_figure_stays_in_the_picture_while_walking():
+    walk = synthetic_walk(frames=60, heading=np.pi / 2, speed=1.5)  # 4.5 m along +X
+    height, width = 480, 640
+    for image in (render_frame(walk, 0), render_frame(walk, 59)):
+        body = np.zeros((height, width), bool)
+        for colour in person_colours(0).values():
+            body |= colour_mask(image, colour)
+        rows, cols = np.nonzero(body)
+        assert rows.min() > 5 and rows.max() < height - 5 and cols.min() > 5 and cols.max() < width - 5
+        assert 0.3 * height < rows.max() - rows.min() < 0.9 * height
+
+
+def test_trace_lies_behind_a_figure_moving_to_the_right():
+    # Facing +Z (the camera) while side-stepping towards +X, its left: to the right of the picture.
+    walk = synthetic_walk(frames=40)
+    walk.root[:, 0], walk.root[:, 2] = np.linspace(0.0, 2.0, 40), 0.0
+    plain = render_frame(walk, 39).astype(int)
+    traced = render_frame(walk, 39, trace=True).astype(int)
+    trace = np.abs(traced - plain).sum(-1) > 30
+    body = colour_mask(plain.astype(np.uint8), person_colours(0)["centre"])
+    assert trace.sum() > 50
+    assert centroid_x(trace) < centroid_x(body) - 30
+
+
+def test_shorter_clip_holds_its_last_pose():
+    long_walk = synthetic_walk(frames=20)
+    short = synthetic_walk(frames=8, start=(1.5, 0.0))
+    held = Motion(
+        np.concatenate([short.quats, np.repeat(short.quats[-1:], 12, 0)]),
+        np.concatenate([short.root, np.repeat(short.root[-1:], 12, 0)]),
+        short.fps,
+    )
+    frames = list(render_frames([long_walk, short], size=SMALL))
+    assert len(frames) == 20
+    np.testing.assert_array_equal(frames[15], render_frame([long_walk, held], 15, size=SMALL))
+
+
+def test_other_frame_rates_are_resampled_to_the_video_rate():
+    fast = synthetic_walk(frames=41, fps=40.0)  # 1 s at 40 fps
+    frames = list(render_frames([synthetic_walk(frames=10), fast], size=SMALL))  # video at the first clip's 20 fps
+    assert len(frames) == len(fast.resampled(20.0)) == 21
+    assert len(list(render_frames(fast, fps=10.0, size=SMALL))) == 11
+
+
+def test_rendering_is_deterministic():
+    walk = synthetic_walk(frames=6, caption="a person walks forward")
+    first = np.stack(list(render_frames(walk, trace=True, size=SMALL)))
+    second = np.stack(list(render_frames(walk, trace=True, size=SMALL)))
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first[0], first[-1])  # it does move
+
+
+def test_bad_requests_are_user_errors(tmp_path):
+    walk = synthetic_walk(frames=4)
+    with pytest.raises(UserError, match="mp4 or .gif"):
+        write(walk, tmp_path / "walk.avi", progress=False)
+    with pytest.raises(UserError, match="even"):
+        write(walk, tmp_path / "walk.mp4", progress=False, size=(321, 240))
+    with pytest.raises(UserError, match="no motions"):
+        write([], tmp_path / "walk.mp4", progress=False)
