@@ -171,12 +171,17 @@ _SOLE = {_J["left_ankle"]: 0.07, _J["right_ankle"]: 0.07, _J["left_foot"]: 0.02,
 
 
 def floor_height(positions: np.ndarray) -> float:
-    """Where the floor is for a (T, 22, 3) clip: under the soles, or under whatever else touches it."""
-    lowest = np.inf
-    for j in range(positions.shape[1]):
-        margin = _SOLE[j] if j in _SOLE else _BODY_RADIUS[j]
-        lowest = min(lowest, float((positions[:, j, 1] - margin).min()))
-    return lowest
+    """Where the floor is for a (T, 22, 3) clip.
+
+    Under the soles in the frames where the feet are lowest (a low percentile, so one frame on
+    tiptoe does not leave the standing frames floating), never more than 1 cm above the lowest
+    foot joint, and under whatever else touches the floor (crawling, rolling, lying).
+    """
+    feet = list(_SOLE)
+    soles = (positions[:, feet, 1] - np.array([_SOLE[j] for j in feet])).min(axis=1)
+    floor = min(float(np.percentile(soles, 5)), float(positions[:, feet, 1].min()) + 0.01)
+    body = [j for j in range(positions.shape[1]) if j not in _SOLE]
+    return min(floor, float((positions[:, body, 1] - _BODY_RADIUS[body]).min()))
 
 
 def put_on_floor(motion: Motion) -> Motion:

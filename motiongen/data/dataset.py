@@ -1,0 +1,155 @@
+"""Training windows for text-to-motion: variable-length clips (padded, with a frame mask) built
+from corpus clips by augmentation, each with the captions that describe it.
+
+Building a window (mirror, speed, loop or hold, compose, then encode features with forward
+kinematics) costs tens of milliseconds, so a pool of windows is built once before training and
+batches are drawn from it; captions are drawn afresh each time.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from motiongen.data import augment
+from motiongen.motion.features import SLICES, motion_to_features
+from motiongen.motion.motion import Motion
+
+
+@dataclass
+class Piece:
+    """A base variant of a corpus clip (possibly mirrored and retimed)."""
+
+    motion: Motion
+    captions: list[str]
+    cyclic: bool
+
+
+@dataclass
+class Window:
+    features: torch.Tensor  # [T, 206] raw units
+    captions: list[str]
+
+
+def base_pieces(clips, speeds=(0.8, 1.0, 1.25), mirror: bool = True) -> list[Piece]:
+    """Every clip x (original, mirrored) x speed."""
+    pieces = []
+    for clip in clips:
+        variants = [(clip.motion, list(clip.captions))]
+        if mirror:
+            variants.append(augment.mirrored(clip.motion, clip.captions))
+        for motion, captions in variants:
+            for speed in speeds:
+                moved = motion if speed == 1.0 else augment.change_speed(motion, speed)
+                pieces.append(Piece(moved, captions, clip.cyclic))
+    return pieces
+
+
+class WindowPool:
+    """A fixed pool of augmented training windows, reproducible from `seed`."""
+
+    def __init__(
+        self,
+        clips,
+        size: int = 2000,
+        max_frames: int = 120,
+        min_frames: int = 20,
+        compose_prob: float = 0.4,
+        hold_prob: float = 0.5,
+        blend_frames: int = 10,
+        speeds=(0.8, 1.0, 1.25),
+        mirror: bool = True,
+        seed: int = 0,
+        progress: bool = True,
+    ):
+        if not clips:
+            raise ValueError("no clips to build training windows from")
+        self.max_frames = max_frames
+        self.min_frames = min_frames
+        self.blend_frames = blend_frames
+        self.hold_prob = hold_prob
+        self.rng = random.Random(seed)
+        self.pieces = base_pieces(clips, speeds, mirror)
+        self.windows: list[Window] = []
+        bar = tqdm(total=size, desc="building training windows", disable=not progress)
+        while len(self.windows) < size:
+            window = self._composed() if self.rng.random() < compose_prob else self._single()
+            if window is not None:
+                self.windows.append(window)
+                bar.update(1)
+        bar.close()
+
+    # -- building windows -------------------------------------------------------------------
+    def _fit(self, piece: Piece, low: int, high: int) -> Motion:
+        """A piece brought to a random length in [low, high]: looped if cyclic, else possibly
+        held still before/after, or cropped when too long."""
+        motion = piece.motion
+        rng = self.rng
+        if piece.cyclic:
+            return augment.loop(motion, rng.randint(max(low, 1), max(high, low, 1)))
+        if len(motion) > high:
+            start = rng.randint(0, len(motion) - high)
+            return motion.slice(start, start + high)
+        if rng.random() < self.hold_prob and high > len(motion):
+            extra = rng.randint(0, high - len(motion))
+            before = rng.randint(0, extra)
+            return augment.hold(motion, before, extra - before)
+        return motion
+
+    def _single(self) -> Window | None:
+        piece = self.rng.choice(self.pieces)
+        motion = self._fit(piece, self.min_frames, self.max_frames)
+        if len(motion) < 2:
+            return None
+        return Window(motion_to_features(motion), piece.captions)
+
+    def _composed(self) -> Window | None:
+        a, b = self.rng.choice(self.pieces), self.rng.choice(self.pieces)
+        half = self.max_frames // 2
+        first = self._fit(a, self.min_frames, half) if a.cyclic else a.motion
+        second = self._fit(b, self.min_frames, half) if b.cyclic else b.motion
+        if len(first) + len(second) - self.blend_frames > self.max_frames:
+            return None
+        motion = augment.append_blended(first, second, self.blend_frames)
+        joiners = (", then ", " and then ", ", and after that ")
+        captions = [
+            augment.compose_captions(self.rng.choice(a.captions), self.rng.choice(b.captions), self.rng.choice(joiners))
+            for _ in range(4)
+        ]
+        return Window(motion_to_features(motion), captions)
+
+    # -- drawing batches --------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def batch(self, size: int, generator: torch.Generator | None = None):
+        """(features [B, T, 206] zero-padded, lengths [B], captions) with T the longest window."""
+        idx = torch.randint(0, len(self.windows), (size,), generator=generator).tolist()
+        windows = [self.windows[i] for i in idx]
+        lengths = torch.tensor([len(w.features) for w in windows])
+        out = torch.zeros(size, int(lengths.max()), windows[0].features.shape[-1])
+        for i, w in enumerate(windows):
+            out[i, : len(w.features)] = w.features
+        picks = torch.randint(0, 1 << 30, (size,), generator=generator).tolist()
+        captions = [w.captions[p % len(w.captions)] for w, p in zip(windows, picks)]
+        return out, lengths, captions
+
+
+def feature_stats(windows: list[Window], std_floor: float = 0.01) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-feature mean and std over all frames, std floored so near-constant numbers are not
+    blown up. Contacts (0/1) are mapped to -1/+1 instead of being standardised."""
+    frames = torch.cat([w.features for w in windows])
+    mean = frames.mean(0)
+    std = frames.std(0).clamp(min=std_floor)
+    contacts = SLICES["contacts"]
+    mean[contacts] = 0.5
+    std[contacts] = 0.5
+    return mean, std
+
+
+def window_lengths(windows: list[Window]) -> np.ndarray:
+    return np.array([len(w.features) for w in windows])
