@@ -12,6 +12,7 @@ import io
 import json
 import os
 import zipfile
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from tqdm import tqdm
 
 from motiongen.data.captions import CAPTIONS_FILE, load_clip_table
 from motiongen.data.corpus import INDEX_NAME
+from motiongen.data.floor import put_on_floor
 from motiongen.errors import UserError
 from motiongen.motion.motion import DEFAULT_FPS, Motion
 
@@ -46,7 +48,9 @@ def deepmimic_dir() -> Path:
         ) from exc
     path = Path(pybullet_data.getDataPath()) / "data" / "motions"
     if not path.is_dir():
-        raise UserError(f"pybullet is installed but {path} is missing; reinstall it: pip install --force-reinstall pybullet")
+        raise UserError(
+            f"pybullet is installed but {path} is missing; reinstall it: pip install --force-reinstall pybullet"
+        )
     return path
 
 
@@ -57,6 +61,22 @@ def cmu_file(name: str) -> Path:
     return path
 
 
+@lru_cache(maxsize=2)
+def _read_bvh(path: Path, fps: float) -> Motion:
+    from motiongen.io import bvh
+
+    return bvh.read(path).resampled(fps)
+
+
+def cmu_segment(path: Path, start: float, end: float, fps: float = DEFAULT_FPS) -> Motion:
+    """Seconds [start, end] of a CMU BVH file, retargeted by motiongen.io.bvh, at `fps`, on the floor."""
+    whole = _read_bvh(path, fps)
+    first, last = round(start * fps), round(end * fps)
+    if not 0 <= first < last <= len(whole):
+        raise ValueError(f"{path.name}: segment [{start}, {end}] s is outside 0..{whole.duration:.2f} s")
+    return put_on_floor(whole.slice(first, last))
+
+
 def clip_motion(entry: dict) -> Motion:
     """Retarget one clip of the table to a 20 fps SMPL-22 motion standing on the floor."""
     if entry["source"] == "deepmimic":
@@ -65,8 +85,6 @@ def clip_motion(entry: dict) -> Motion:
         frames, _ = deepmimic.read_clip(deepmimic_dir() / entry["file"])
         return deepmimic.frames_to_motion(frames, DEFAULT_FPS)
     if entry["source"] == "cmu":
-        from motiongen.data.cmu import cmu_segment
-
         return cmu_segment(cmu_file(entry["file"]), entry["start"], entry["end"], DEFAULT_FPS)
     raise ValueError(f"unknown source '{entry['source']}'")
 
@@ -83,8 +101,11 @@ def _save_npz(motion: Motion, path: Path) -> None:
         for key, value in arrays.items():
             buf = io.BytesIO()
             np.lib.format.write_array(buf, value, allow_pickle=False)
-            zf.writestr(zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0)), buf.getvalue(),
-                        compress_type=zipfile.ZIP_DEFLATED)
+            zf.writestr(
+                zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
+                buf.getvalue(),
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
     os.replace(tmp, path)
 
 
@@ -106,17 +127,19 @@ def build_corpus(output_dir: str | Path, progress: bool = True, table_path: str 
         source = dict(SOURCE_INFO[entry["source"]], file=entry["file"])
         if entry["source"] == "cmu":
             source["seconds"] = [entry["start"], entry["end"]]
-        index.append({
-            "name": name,
-            "file": f"{name}.npz",
-            "split": entry["split"],
-            "action": entry["action"],
-            "cyclic": bool(entry["cyclic"]),
-            "frames": len(motion),
-            "seconds": round(motion.duration, 2),
-            "captions": list(entry["captions"]),
-            "source": source,
-        })
+        index.append(
+            {
+                "name": name,
+                "file": f"{name}.npz",
+                "split": entry["split"],
+                "action": entry["action"],
+                "cyclic": bool(entry["cyclic"]),
+                "frames": len(motion),
+                "seconds": round(motion.duration, 2),
+                "captions": list(entry["captions"]),
+                "source": source,
+            }
+        )
     for stale in output_dir.glob("*.npz"):  # clips dropped from the table
         if stale.stem not in table:
             stale.unlink()

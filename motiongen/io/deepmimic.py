@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from motiongen.data.floor import put_on_floor
 from motiongen.errors import UserError
 from motiongen.motion.motion import DEFAULT_FPS, Motion
 from motiongen.motion.skeleton import JOINT_INDEX, REST_OFFSETS
@@ -45,8 +46,17 @@ SOURCE_OFFSETS = {
 SOURCE_LEG = float(np.linalg.norm(SOURCE_OFFSETS["knee"]) + np.linalg.norm(SOURCE_OFFSETS["ankle"]))
 
 # Where each quaternion / hinge angle sits in a frame (after the duration).
-_QUAT = {"root": 4, "chest": 8, "neck": 12, "r_hip": 16, "r_ankle": 21, "r_shoulder": 25,
-         "l_hip": 30, "l_ankle": 35, "l_shoulder": 39}
+_QUAT = {
+    "root": 4,
+    "chest": 8,
+    "neck": 12,
+    "r_hip": 16,
+    "r_ankle": 21,
+    "r_shoulder": 25,
+    "l_hip": 30,
+    "l_ankle": 35,
+    "l_shoulder": 39,
+}
 _HINGE = {"r_knee": 20, "r_elbow": 29, "l_knee": 34, "l_elbow": 43}
 
 _J = JOINT_INDEX
@@ -95,8 +105,7 @@ def source_pose(frames: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, Ro
         link(f"{side}_hip", "root", SOURCE_OFFSETS["hip"] * flip, _quat(frames, _QUAT[f"{side}_hip"]))
         link(f"{side}_knee", f"{side}_hip", SOURCE_OFFSETS["knee"], _hinge(frames, _HINGE[f"{side}_knee"]))
         link(f"{side}_ankle", f"{side}_knee", SOURCE_OFFSETS["ankle"], _quat(frames, _QUAT[f"{side}_ankle"]))
-        link(f"{side}_shoulder", "chest", SOURCE_OFFSETS["shoulder"] * flip,
-             _quat(frames, _QUAT[f"{side}_shoulder"]))
+        link(f"{side}_shoulder", "chest", SOURCE_OFFSETS["shoulder"] * flip, _quat(frames, _QUAT[f"{side}_shoulder"]))
         link(f"{side}_elbow", f"{side}_shoulder", SOURCE_OFFSETS["elbow"], _hinge(frames, _HINGE[f"{side}_elbow"]))
         link(f"{side}_wrist", f"{side}_elbow", SOURCE_OFFSETS["wrist"], Rotation.identity(len(frames)))
     return pos, rot
@@ -162,33 +171,6 @@ def resample_positions(positions: np.ndarray, times: np.ndarray, fps: float) -> 
     return out.reshape((len(grid),) + positions.shape[1:])
 
 
-# Rough distance from a joint centre to the skin, for putting lying / crawling bodies on the floor.
-_BODY_RADIUS = np.full(22, 0.05)
-_BODY_RADIUS[[_J[n] for n in ("pelvis", "spine1", "spine2", "spine3", "head")]] = 0.09
-_BODY_RADIUS[[_J[n] for n in ("left_wrist", "right_wrist", "left_elbow", "right_elbow")]] = 0.03
-# Height of the foot joints above the sole in our rest pose (ankle, toes).
-_SOLE = {_J["left_ankle"]: 0.07, _J["right_ankle"]: 0.07, _J["left_foot"]: 0.02, _J["right_foot"]: 0.02}
-
-
-def floor_height(positions: np.ndarray) -> float:
-    """Where the floor is for a (T, 22, 3) clip.
-
-    Under the soles in the frames where the feet are lowest (a low percentile, so one frame on
-    tiptoe does not leave the standing frames floating), never more than 1 cm above the lowest
-    foot joint, and under whatever else touches the floor (crawling, rolling, lying).
-    """
-    feet = list(_SOLE)
-    soles = (positions[:, feet, 1] - np.array([_SOLE[j] for j in feet])).min(axis=1)
-    floor = min(float(np.percentile(soles, 5)), float(positions[:, feet, 1].min()) + 0.01)
-    body = [j for j in range(positions.shape[1]) if j not in _SOLE]
-    return min(floor, float((positions[:, body, 1] - _BODY_RADIUS[body]).min()))
-
-
-def put_on_floor(motion: Motion) -> Motion:
-    low = floor_height(motion.positions())
-    return Motion(motion.quats, motion.root - np.array([0.0, low, 0.0], np.float32), motion.fps, motion.meta)
-
-
 def frames_to_motion(frames: np.ndarray, fps: float = DEFAULT_FPS, meta: dict | None = None) -> Motion:
     """DeepMimic frames -> Motion at `fps`, standing on the floor (y = 0)."""
     times = np.concatenate([[0.0], np.cumsum(frames[:-1, 0])])
@@ -201,4 +183,3 @@ def frames_to_motion(frames: np.ndarray, fps: float = DEFAULT_FPS, meta: dict | 
 def read(path: str | Path) -> Motion:
     frames, loops = read_clip(path)
     return frames_to_motion(frames, DEFAULT_FPS, {"source": Path(path).name, "cyclic": loops})
-
