@@ -1,0 +1,133 @@
+"""The shipped corpus, its loader, caption mirroring and the reproducible build."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from motiongen.cli.app import app
+from motiongen.data import build
+from motiongen.data.captions import load_clip_table, mirror_caption
+from motiongen.data.corpus import load_corpus
+from motiongen.errors import UserError
+from motiongen.motion.skeleton import FOOT_JOINTS
+from motiongen.paths import CORPUS_DIR
+
+# Clips where the whole body stays upright on its feet (no lying, crawling, rolling, flipping, hanging).
+STANDING_ACTIONS = {
+    "walk",
+    "run",
+    "turn_left",
+    "turn_right",
+    "jump",
+    "turn_and_jump",
+    "walk_turn",
+    "dance",
+    "punch",
+    "kick",
+}
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return load_corpus()
+
+
+def test_every_clip_has_captions_and_both_splits_exist(corpus):
+    assert len(corpus) >= 25
+    assert len({c.name for c in corpus}) == len(corpus)
+    for clip in corpus:
+        assert len(clip.captions) >= 4 and all(len(c.split()) >= 3 for c in clip.captions)
+        assert clip.split in ("train", "test")
+    test, train = load_corpus("test"), load_corpus("train")
+    assert test and train and len(test) + len(train) == len(corpus)
+    assert {c.action for c in test} <= {c.action for c in train}  # held out by clip, not by action
+    assert any(c.cyclic and c.action == "walk" for c in corpus)
+    with pytest.raises(UserError):
+        load_corpus("validation")
+
+
+def test_files_have_the_agreed_format(corpus):
+    index = json.loads((CORPUS_DIR / "index.json").read_text())["clips"]
+    assert [e["name"] for e in index] == [c.name for c in corpus]
+    for entry in index:
+        assert {"name", "file", "split", "captions", "action", "cyclic", "source"} <= set(entry)
+        assert "licence" in entry["source"] and "origin" in entry["source"]
+        with np.load(CORPUS_DIR / entry["file"]) as data:
+            assert set(data.files) == {"quats", "root", "fps"}
+            assert data["quats"].dtype == np.float32 and data["root"].dtype == np.float32
+            assert data["quats"].shape[1:] == (22, 4) and data["root"].shape == (len(data["quats"]), 3)
+            assert float(data["fps"]) == 20.0
+
+
+def test_clips_are_clean_and_on_the_floor(corpus):
+    for clip in corpus:
+        m = clip.motion
+        assert m.fps == 20.0 and len(m) >= 15, clip.name
+        np.testing.assert_allclose(np.linalg.norm(m.quats, axis=-1), 1.0, atol=1e-4)
+        pos = m.positions()
+        assert np.isfinite(pos).all()
+        feet = pos[:, list(FOOT_JOINTS), 1]
+        assert feet.min() > -0.02, clip.name  # no foot under the floor
+        assert pos[..., 1].min() > -0.05, clip.name  # nothing sunk into it
+        if clip.action in STANDING_ACTIONS:
+            # not floating: in most frames a foot is down (ankle joint ~7 cm above the sole)
+            assert np.percentile(feet.min(axis=1), 25) < 0.08, clip.name
+            assert 0.8 < np.median(pos[:, 0, 1]) < 1.05, clip.name  # pelvis at standing height
+
+
+def test_mirror_caption_swaps_whole_words_and_keeps_case():
+    text = "A person kicks with the Right leg, then turns LEFT; left-handed, bright, leftover"
+    assert mirror_caption(text) == "A person kicks with the Left leg, then turns RIGHT; right-handed, bright, leftover"
+    assert mirror_caption(mirror_caption(text)) == text
+    for clip in load_corpus("train"):
+        for caption in clip.captions:
+            assert mirror_caption(mirror_caption(caption)) == caption
+
+
+def test_captions_name_the_side_that_moves(corpus):
+    # The right leg kicks in "kick": its captions must not talk about the left leg.
+    kick = next(c for c in corpus if c.name == "kick")
+    pos = kick.motion.positions()
+    assert pos[:, FOOT_JOINTS[2], 1].max() > pos[:, FOOT_JOINTS[0], 1].max() + 0.5  # right ankle higher
+    assert all("left leg" not in c for c in kick.captions)
+    assert any("right" in c for c in kick.captions)
+
+
+def test_build_is_reproducible_and_matches_the_shipped_corpus(tmp_path):
+    result = CliRunner().invoke(app, ["data", "build", "--output", str(tmp_path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    shipped = sorted(p.name for p in CORPUS_DIR.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == shipped
+    for name in shipped:
+        stale = f"data/corpus/{name} is stale: rebuild it with `motiongen data build`"
+        assert (tmp_path / name).read_bytes() == (CORPUS_DIR / name).read_bytes(), stale
+
+
+def test_build_explains_missing_sources(tmp_path, monkeypatch):
+    table = load_clip_table()
+    small = tmp_path / "table.yaml"
+    import yaml
+
+    small.write_text(yaml.safe_dump({"cmu_jumps_1": table["cmu_jumps_1"]}))
+    monkeypatch.setattr(build, "CMU_DIR", tmp_path / "nowhere")
+    with pytest.raises(UserError, match="apt-get install assimp-testmodels"):
+        build.build_corpus(tmp_path / "out", progress=False, table_path=small)
+    monkeypatch.setitem(sys.modules, "pybullet_data", None)  # as if pybullet were not installed
+    with pytest.raises(UserError, match="pip install pybullet"):
+        build.build_corpus(tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()  # nothing written before the check
+
+
+def test_clip_table_is_consistent_with_the_sources():
+    table = load_clip_table()
+    dm = build.deepmimic_dir()
+    for name, entry in table.items():
+        if entry["source"] == "deepmimic":
+            assert (dm / entry["file"]).exists(), name
+        else:
+            assert entry["start"] < entry["end"], name
+    assert Path(build.CMU_DIR / "01_01.bvh").exists()
