@@ -79,6 +79,22 @@ def test_clips_are_clean_and_on_the_floor(corpus):
             assert 0.8 < np.median(pos[:, 0, 1]) < 1.05, clip.name  # pelvis at standing height
 
 
+def _largest_joint_turn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Largest local joint rotation (degrees, root excluded) between poses a and b (..., 22, 4)."""
+    dot = np.abs((a[..., 1:, :] * b[..., 1:, :]).sum(-1)).clip(0, 1)
+    return np.degrees(2 * np.arccos(dot)).max(-1)
+
+
+def test_cyclic_clips_loop_without_a_jump(corpus):
+    cyclic = [c for c in corpus if c.cyclic]
+    assert {"walk", "run"} <= {c.name for c in cyclic}
+    for clip in cyclic:
+        q = clip.motion.quats
+        seam = _largest_joint_turn(q[-1], q[0])
+        step = np.median(_largest_joint_turn(q[1:], q[:-1]))
+        assert seam < 2 * step, (clip.name, seam, step)
+
+
 def test_mirror_caption_swaps_whole_words_and_keeps_case():
     text = "A person kicks with the Right leg, then turns LEFT; left-handed, bright, leftover"
     assert mirror_caption(text) == "A person kicks with the Left leg, then turns RIGHT; right-handed, bright, leftover"
