@@ -1,0 +1,239 @@
+"""From lifted camera-space poses to a `Motion` standing on a floor.
+
+1. Root translation per frame: the lifter gives the pose relative to the pelvis; where the pelvis
+   is follows from the 2D keypoints by least squares on the reprojection (depth from body size).
+2. Up direction: the mean body axis (ankles -> neck), corrected by the floor the feet trace when
+   the person walks about (a plane, or a line for a straight walk that up must be square to); by default the camera is assumed level (no roll), so only
+   its pitch is estimated.
+3. Camera -> world (Y up, the camera looks along -Z), joint smoothing (Savitzky-Golay), our bone
+   lengths by IK (`Motion.from_positions`), the floor at y = 0.
+4. Feet in contact with the floor are pinned: the root trajectory is corrected so stance feet do
+   not slide, then each leg is re-bent (two-bone IK) to put its ankle exactly on the pin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.signal import savgol_filter
+
+from motiongen.lifting.keypoints import DIRECT_PAIRS
+from motiongen.motion.contacts import foot_contacts
+from motiongen.motion.motion import Motion
+from motiongen.motion.skeleton import FOOT_JOINTS, JOINT_INDEX, rest_positions
+
+NECK, PELVIS = JOINT_INDEX["neck"], JOINT_INDEX["pelvis"]
+ANKLES = (JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"])
+LEGS = (  # hip, knee, ankle, toe
+    (JOINT_INDEX["left_hip"], JOINT_INDEX["left_knee"], JOINT_INDEX["left_ankle"], JOINT_INDEX["left_foot"]),
+    (JOINT_INDEX["right_hip"], JOINT_INDEX["right_knee"], JOINT_INDEX["right_ankle"], JOINT_INDEX["right_foot"]),
+)
+FEET = tuple(j for leg in LEGS for j in leg[2:])  # left ankle, left toes, right ankle, right toes
+assert FEET == FOOT_JOINTS  # the order foot_contacts uses
+SOLE_TO_TOE = float(rest_positions()[JOINT_INDEX["left_foot"], 1])  # the toe joint's height standing
+
+
+@dataclass
+class WorldOptions:
+    level_camera: bool = True  # assume no camera roll: estimate only its pitch
+    smooth_window: float = 0.35  # seconds, Savitzky-Golay window on joints
+    depth_window: float = 1.0  # seconds, on the root's distance from the camera (the noisiest part)
+    pin_feet: bool = True
+
+
+def solve_translation(
+    relative: np.ndarray, keypoints: np.ndarray, confidence: np.ndarray, focal: float, center: np.ndarray
+) -> np.ndarray:
+    """Pelvis positions (T, 3) in camera space such that `relative` (T, 22, 3) + translation best
+    reprojects onto the 2D keypoints (T, 18, 2), weighted by confidence. Linear least squares."""
+    lift_idx = [a for a, _ in DIRECT_PAIRS]
+    smpl_idx = [b for _, b in DIRECT_PAIRS]
+    xy = (keypoints[:, lift_idx] - center) / focal  # (T, N, 2) normalised image coordinates
+    w = np.sqrt(np.clip(confidence[:, lift_idx], 0, 1))  # (T, N)
+    p = relative[:, smpl_idx]  # (T, N, 3)
+    frames, n = xy.shape[:2]
+    a = np.zeros((frames, n, 2, 3))
+    a[..., 0, 0] = 1.0
+    a[..., 1, 1] = 1.0
+    a[..., :, 2] = -xy
+    b = xy * p[..., 2:3] - p[..., :2]  # (T, N, 2)
+    a = (a * w[..., None, None]).reshape(frames, 2 * n, 3)
+    b = (b * w[..., None]).reshape(frames, 2 * n)
+    ata = a.transpose(0, 2, 1) @ a + 1e-6 * np.eye(3)
+    t = np.linalg.solve(ata, (a.transpose(0, 2, 1) @ b[..., None]))[..., 0]
+    t[:, 2] = np.maximum(t[:, 2], 0.3)
+    return t
+
+
+def _savgol(x: np.ndarray, seconds: float, fps: float, order: int = 2) -> np.ndarray:
+    window = int(round(seconds * fps)) | 1
+    window = min(window, len(x) if len(x) % 2 else len(x) - 1)
+    if window <= order + 1:
+        return x
+    return savgol_filter(x, window, order, axis=0, mode="interp")
+
+
+def estimate_up(joints: np.ndarray, level_camera: bool = True) -> np.ndarray:
+    """Up direction (3,) in camera coordinates from camera-space joints (T, 22, 3)."""
+    axis = joints[:, NECK] - joints[:, list(ANKLES)].mean(1)
+    up = axis.mean(0)
+    up /= np.linalg.norm(up)
+    if len(joints) >= 10:
+        # Where the person moves about, the lowest foot joints trace the floor: a plane if they
+        # cover an area, a line if the person walks straight (then up is square to that line).
+        heights = joints[:, list(FEET)] @ up
+        lowest = joints[np.arange(len(joints)), np.asarray(FEET)[heights.argmin(1)]]
+        _, s, vt = np.linalg.svd(lowest - lowest.mean(0), full_matrices=False)
+        spread = s / np.sqrt(len(lowest))
+        normal = vt[2] * np.sign(vt[2] @ up)
+        if spread[1] > 0.25 and normal @ up > np.cos(np.radians(25)):
+            up = normal
+        elif spread[0] > 0.25:
+            along = up - vt[0] * (vt[0] @ up)
+            if np.linalg.norm(along) > 0.9:
+                up = along / np.linalg.norm(along)
+    if level_camera:
+        up = up * np.array([0.0, 1.0, 1.0])  # no roll: up lies in the camera's y-z plane
+        if np.linalg.norm(up) < 1e-6:
+            up = np.array([0.0, -1.0, 0.0])
+        up /= np.linalg.norm(up)
+    return up
+
+
+def camera_to_world_rotation(up: np.ndarray) -> np.ndarray:
+    """Rotation (3, 3) taking camera coordinates to world (Y = up, the camera looks along -Z)."""
+    forward = np.array([0.0, 0.0, 1.0]) - up * up[2]
+    if np.linalg.norm(forward) < 1e-6:  # looking straight down
+        forward = np.array([0.0, -1.0, 0.0]) - up * up[1]
+    forward /= np.linalg.norm(forward)
+    z = -forward
+    x = np.cross(up, z)
+    return np.stack([x, up, z])
+
+
+def _segments(mask: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.diff(np.concatenate([[0], mask.astype(int), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
+
+
+def _two_bone(hip, knee, target, l1, l2):
+    """Knee position (T, 3) that puts the ankle at `target` with thigh/shin lengths l1/l2, bending the
+    knee the way it bent before; also returns the reachable ankle position."""
+    d = target - hip
+    dist = np.linalg.norm(d, axis=-1, keepdims=True)
+    dn = d / np.maximum(dist, 1e-6)
+    dist = np.clip(dist, np.abs(l1 - l2) + 1e-4, l1 + l2 - 1e-4)
+    pole = knee - hip
+    pole = pole - dn * (pole * dn).sum(-1, keepdims=True)
+    pole /= np.maximum(np.linalg.norm(pole, axis=-1, keepdims=True), 1e-6)
+    along = (l1**2 - l2**2 + dist**2) / (2 * dist)
+    side = np.sqrt(np.maximum(l1**2 - along**2, 0))
+    return hip + dn * along + pole * side, hip + dn * dist
+
+
+def contacts_of(positions: np.ndarray, fps: float) -> np.ndarray:
+    """Ground contact (T, 4) of left ankle, left toes, right ankle, right toes; flickers removed."""
+    contact = foot_contacts(torch.as_tensor(positions, dtype=torch.float32), fps).numpy() > 0.5
+    for k in range(contact.shape[1]):  # drop contacts and gaps shorter than 3 frames
+        for a, b in _segments(~contact[:, k]):
+            if b - a < 3 and a > 0 and b < len(contact):
+                contact[a:b, k] = True
+        for a, b in _segments(contact[:, k]):
+            if b - a < 3:
+                contact[a:b, k] = False
+    return contact
+
+
+def _blend(mask: np.ndarray, frames: int = 2) -> np.ndarray:
+    """A 0/1 mask softened over `frames` at each edge, so that corrections fade in and out."""
+    width = 2 * frames + 1
+    return np.convolve(np.pad(mask.astype(float), frames, mode="edge"), np.ones(width) / width, mode="valid")
+
+
+def pin_feet(positions: np.ndarray, fps: float) -> np.ndarray:
+    """Remove foot sliding: feet on the floor stay where they landed (positions (T, 22, 3), floor y = 0)."""
+    pos = positions.copy()
+    contact = contacts_of(pos, fps)  # (T, 4) in FEET order
+    # 1. Shift the whole body so that feet on the floor keep still (a better root trajectory): the
+    #    correction accumulates the mean frame-to-frame slide of the foot joints that stay down.
+    stance = contact[1:] & contact[:-1]
+    feet = pos[:, list(FEET)][..., [0, 2]]  # (T, 4, 2)
+    slide = (feet[1:] - feet[:-1]) * stance[..., None]
+    count = stance.sum(1, keepdims=True)
+    slide = np.where(count > 0, slide.sum(1) / np.maximum(count, 1), 0.0)
+    correction = -np.concatenate([np.zeros((1, 2)), np.cumsum(slide, axis=0)])
+    correction = _savgol(correction, 0.25, fps)
+    pos[..., 0] += correction[:, None, 0]
+    pos[..., 2] += correction[:, None, 1]
+    # 2. What still slides: put each grounded ankle on its pin (knee re-bent, two-bone IK), and turn
+    #    each grounded toe onto its pin about the ankle.
+    for k, (hip, knee, ankle, toe) in enumerate(LEGS):
+        ankle_down, toe_down = contact[:, 2 * k], contact[:, 2 * k + 1]
+        foot_length = np.linalg.norm(pos[:, toe] - pos[:, ankle], axis=-1, keepdims=True)
+        target = pos[:, ankle].copy()
+        for a, b in _segments(ankle_down):
+            target[a:b, [0, 2]] = pos[a:b, ankle][:, [0, 2]].mean(0)
+        w = _blend(ankle_down)[:, None]
+        target = pos[:, ankle] + (target - pos[:, ankle]) * w
+        l1 = np.linalg.norm(pos[:, knee] - pos[:, hip], axis=-1, keepdims=True)
+        l2 = np.linalg.norm(pos[:, ankle] - pos[:, knee], axis=-1, keepdims=True)
+        new_knee, new_ankle = _two_bone(pos[:, hip], pos[:, knee], target, l1, l2)
+        pos[:, toe] += new_ankle - pos[:, ankle]
+        pos[:, knee], pos[:, ankle] = new_knee, new_ankle
+
+        toe_target = pos[:, toe].copy()
+        for a, b in _segments(toe_down):
+            toe_target[a:b, [0, 2]] = pos[a:b, toe][:, [0, 2]].mean(0)
+        w = _blend(toe_down)[:, None]
+        toe_target = pos[:, toe] + (toe_target - pos[:, toe]) * w
+        direction = toe_target - pos[:, ankle]
+        pos[:, toe] = (
+            pos[:, ankle]
+            + direction / np.maximum(np.linalg.norm(direction, axis=-1, keepdims=True), 1e-6) * foot_length
+        )
+    return pos
+
+
+def floor_height(positions: np.ndarray) -> float:
+    """Height of the floor under a track: a low percentile of the lowest foot joint per frame
+    (robust to a few frames that sink through it), less the height of the toe joint above the
+    sole at rest."""
+    lowest = positions[:, list(FEET), 1].min(1)
+    low = float(np.percentile(lowest, 10)) if len(lowest) > 1 else float(lowest[0])
+    return low - SOLE_TO_TOE
+
+
+def to_world(
+    relative: np.ndarray,
+    keypoints: np.ndarray,
+    confidence: np.ndarray,
+    focal: float,
+    center: np.ndarray,
+    fps: float,
+    options: WorldOptions | None = None,
+) -> tuple[Motion, dict]:
+    """Lifted pelvis-relative camera-space joints (T, 22, 3) + their 2D track -> (Motion, camera info)."""
+    o = options or WorldOptions()
+    translation = solve_translation(relative, keypoints, confidence, focal, center)
+    # The pelvis's place in the image is well known; its depth (read from the body's size in the
+    # image) is noisy, so it is smoothed over a longer window.
+    depth = np.exp(_savgol(np.log(translation[:, 2]), o.depth_window, fps))
+    image_xy = _savgol(translation[:, :2] / translation[:, 2:], o.smooth_window, fps)
+    translation = np.concatenate([image_xy * depth[:, None], depth[:, None]], 1)
+    cam = relative + translation[:, None]
+
+    up = estimate_up(cam, o.level_camera)
+    rot = camera_to_world_rotation(up)
+    world = cam @ rot.T
+    world = _savgol(world, o.smooth_window, fps)
+    world = Motion.from_positions(world, fps).positions()  # our bone lengths
+    floor = floor_height(world)
+    world[..., 1] -= floor
+    if o.pin_feet and len(world) > 3:
+        world = pin_feet(world, fps)
+    motion = Motion.from_positions(world, fps)
+    pitch = float(np.degrees(np.arcsin(np.clip(-rot[1, 2], -1, 1))))  # camera tilt, + = looking down
+    info = {"camera_height": float(-floor), "camera_pitch_deg": pitch, "camera_to_world": rot.tolist()}
+    return motion, info
