@@ -3,12 +3,21 @@
 A preset says where each SMPL-22 joint lies on a source rig: at a source joint, part way
 between two source joints (collar bones of rigs whose clavicles start on the spine), or at a
 fraction of the source's spine chain (rigs with fewer spine joints than SMPL). Retargeting then
-works on positions, which makes it indifferent to the source's rest pose and joint axes:
+works on positions, which makes it indifferent to the source's joint axes and rest pose:
 
-    source FK positions -> the 22 SMPL points -> Y up -> scaled by leg length -> IK
+    source FK positions -> the 22 SMPL points -> Y up, scaled by leg length
+      -> the same pose on our bone lengths -> IK (`Motion.from_positions`)
 
-The IK (`Motion.from_positions`) is twist-free: rotation about a bone's own axis (forearm roll,
-head yaw, ...) is not observable from joint positions and is not recovered.
+"The same pose": limb bones point where the source's do, so an A-pose rig's arms come out in
+A-pose. The torso follows the source's torso relative to its rest pose instead: the pelvis and
+chest (several bones each: hips + spine, neck + collars) turn rigidly as the source's do, and
+the spine segments and the neck bend as the source's bend away from rest. Torso shapes differ
+between rigs by anatomy (hips further forward, a straighter spine, the head joint higher), not
+by pose, and would otherwise tilt our pelvis, spine and head. This assumes the source's rest
+pose stands upright (facing any direction).
+
+The IK is twist-free: rotation about a bone's own axis (forearm roll, head yaw, ...) is not
+observable from joint positions and is not recovered.
 """
 
 from __future__ import annotations
@@ -17,10 +26,12 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from motiongen.errors import UserError
+from motiongen.motion import rotations as R
 from motiongen.motion.motion import Motion
-from motiongen.motion.skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS, REST_OFFSETS, rest_positions
+from motiongen.motion.skeleton import CHILDREN, JOINT_INDEX, JOINT_NAMES, PARENTS, REST_OFFSETS, rest_positions
 
 # Where spine1 and spine2 sit on our pelvis -> spine3 chain (fraction of its arc length);
 # used to place them on source rigs with a different number of spine joints.
@@ -237,6 +248,63 @@ def leg_length(points: np.ndarray) -> float:
     return total / 2
 
 
+def _fit_rotation(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Rotations R (..., 3, 3) best taking vectors src (..., k, 3) onto dst (Kabsch)."""
+    u, _, vt = np.linalg.svd(np.swapaxes(src, -1, -2) @ dst)
+    fix = np.ones(u.shape[:-1])
+    fix[..., -1] = np.sign(np.linalg.det(np.swapaxes(vt, -1, -2) @ np.swapaxes(u, -1, -2)))
+    return np.swapaxes(vt, -1, -2) @ (fix[..., :, None] * np.swapaxes(u, -1, -2))
+
+
+def _yaw(angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+
+
+# Bones that follow the source's bend away from its rest pose rather than its absolute direction:
+# spine curvature and head placement differ between rigs by anatomy, not by pose.
+RELATIVE_BONES = tuple(JOINT_INDEX[name] for name in ("spine1", "spine2", "neck"))
+
+
+def pose_on_our_skeleton(points: np.ndarray, rest_points: np.ndarray) -> np.ndarray:
+    """The source pose (T, 22, 3), Y up, on our bone lengths (see the module docstring).
+
+    rest_points (22, 3) is the source's rest pose (upright, facing any way around +Y)."""
+    lateral = rest_points[JOINT_INDEX["left_hip"]] - rest_points[JOINT_INDEX["right_hip"]]
+    facing = _yaw(np.arctan2(-lateral[2], lateral[0]))  # takes our +X (left) to the source's
+    rest_points = rest_points @ facing  # the source's rest pose, turned to face +Z like ours
+    frames = {}  # joint -> its rotation away from the rest pose, as the source shows it (T, 3, 3)
+    out = np.empty_like(points)
+    out[:, 0] = points[:, 0]
+    for j, children in enumerate(CHILDREN):
+        if len(children) > 1:  # pelvis, chest: turn rigidly with the source's
+            at_rest = rest_points[list(children)] - rest_points[j]
+            now = points[:, list(children)] - points[:, j : j + 1]
+            frames[j] = _fit_rotation(np.broadcast_to(at_rest, now.shape), now)
+        elif j in RELATIVE_BONES:  # bend away from rest, seen in the parent's frame
+            c = children[0]
+            local = np.einsum("tba,tb->ta", frames[PARENTS[j]], points[:, c] - points[:, j])
+            at_rest = np.broadcast_to(rest_points[c] - rest_points[j], local.shape)
+            frames[j] = frames[PARENTS[j]] @ _between(at_rest, local)
+        for c in children:
+            if j in frames:
+                out[:, c] = out[:, j] + frames[j] @ REST_OFFSETS[c]
+            else:  # limbs: the source's direction as it is (an A-pose rig stays in A-pose)
+                out[:, c] = out[:, j] + _direction(points[:, c] - points[:, j], REST_OFFSETS[c])
+    return out
+
+
+def _between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return R.rotation_between(torch.tensor(a), torch.tensor(b)).numpy()
+
+
+def _direction(bone: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """bone scaled to the length of our offset (our rest direction where the source bone has none)."""
+    norm = np.linalg.norm(bone, axis=-1, keepdims=True)
+    length = np.linalg.norm(offset)
+    return np.where(norm > 1e-9, bone * (length / np.maximum(norm, 1e-9)), offset)
+
+
 def retarget(names: list[str], rest: np.ndarray, positions: np.ndarray, fps: float, label: str = "the file") -> Motion:
     """Any humanoid rig -> SMPL-22 Motion.
 
@@ -251,8 +319,8 @@ def retarget(names: list[str], rest: np.ndarray, positions: np.ndarray, fps: flo
     if source_leg < 1e-9:
         raise UserError(f"cannot retarget {label}: its rest pose has zero-length legs")
     world = up_axis_rotation(rest_points) * (leg_length(rest_positions()) / source_leg)
-    points = points @ world.T
-    return Motion.from_positions(points.astype(np.float32), fps, {"source_rig": preset.name})
+    pose = pose_on_our_skeleton(points @ world.T, rest_points @ world.T)
+    return Motion.from_positions(pose.astype(np.float32), fps, {"source_rig": preset.name})
 
 
 def exact_smpl_scale(names: list[str], parents: list[int], offsets: np.ndarray) -> float | None:
