@@ -22,6 +22,9 @@ HUMANML3D_FEATURE_DIM = 263
 
 def read(path: str | Path) -> Motion:
     path = Path(path)
+    with open(path, "rb") as f:
+        if f.read(6) != b"\x93NUMPY":
+            raise UserError(f"{path.name} is not a NumPy .npy file")
     try:
         joints = np.load(path, allow_pickle=False)
     except ValueError as exc:

@@ -67,6 +67,8 @@ def write(motions, path: str | Path, layout: str = "amass") -> None:
 
 def _load(path: Path) -> dict[str, np.ndarray]:
     """All arrays of the file, never unpickling anything."""
+    if not zipfile.is_zipfile(path):
+        raise UserError(f"{path.name} is not a valid .npz file (not a zip archive of arrays)")
     try:
         with np.load(path, allow_pickle=False) as data:
             return {key: data[key] for key in data.files}

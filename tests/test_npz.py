@@ -1,0 +1,139 @@
+"""npz: AMASS layout (written and read, Z up, SMPL+H / SMPL-X widths), the corpus layout, errors."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from motiongen.errors import UserError
+from motiongen.io import load_motion, save_motion
+from motiongen.motion import Motion
+from motiongen.motion import rotations as R
+from motiongen.motion.skeleton import JOINT_INDEX
+
+
+def smooth_motion(frames=40, seed=0, fps=30.0) -> Motion:
+    """Smoothly varying random rotations (up to ~1.5 rad) and a wandering root."""
+    g = torch.Generator().manual_seed(seed)
+    t = torch.linspace(0, 1, frames)[:, None, None]
+    a, b, phase = (torch.randn(1, 22, 3, generator=g) * s for s in (0.5, 0.5, 3.0))
+    aa = a + b * torch.sin(2 * torch.pi * t + phase)
+    root = torch.cumsum(torch.randn(frames, 3, generator=g) * 0.02, 0) + torch.tensor([0.0, 0.9, 0.0])
+    return Motion.from_matrices(R.axis_angle_to_matrix(aa), root.numpy(), fps)
+
+
+def assert_same_motion(a: Motion, b: Motion, atol=1e-5):
+    assert a.fps == b.fps and len(a) == len(b)
+    assert np.abs((a.quats * b.quats).sum(-1)).min() > 1 - 1e-6  # same rotations up to sign
+    np.testing.assert_allclose(a.root, b.root, atol=atol)
+    np.testing.assert_allclose(a.positions(), b.positions(), atol=atol)
+
+
+def amass_file(path, poses, trans, fps=120.0, fps_key="mocap_framerate", **extra):
+    """A file laid out exactly as AMASS's (float64 arrays, gender as a string array)."""
+    np.savez(
+        path,
+        trans=trans,
+        gender=np.array("male"),
+        **{fps_key: np.array(fps)},
+        betas=np.zeros(16),
+        poses=poses,
+        dmpls=np.zeros((len(poses), 8)),
+        **extra,
+    )
+    return path
+
+
+def test_amass_round_trip_and_layout(tmp_path):
+    motion = smooth_motion()
+    path = save_motion(motion, tmp_path / "clip.npz")
+    with np.load(path, allow_pickle=False) as data:
+        assert data["poses"].shape == (40, 72) and data["trans"].shape == (40, 3)
+        assert np.all(data["poses"][:, 66:] == 0)  # hand joints
+        assert np.all(data["betas"] == 0) and data["betas"].shape == (10,)
+        assert float(data["mocap_framerate"]) == 30.0 and str(data["gender"]) == "neutral"
+    assert_same_motion(load_motion(path), motion)
+
+
+def test_amass_standing_pose_reads_upright_facing_forward(tmp_path):
+    """AMASS is Z up: root orientation (pi/2, 0, 0) stands SMPL's Y-up body up, facing -Y."""
+    poses = np.zeros((3, 156))
+    poses[:, 0] = np.pi / 2
+    poses[:, 3 * JOINT_INDEX["left_knee"]] = 0.5  # local joint rotations carry over unchanged
+    trans = np.tile([0.5, -0.3, 0.9], (3, 1))
+    motion = load_motion(amass_file(tmp_path / "stand_poses.npz", poses, trans))
+    assert motion.fps == 120.0
+    np.testing.assert_allclose(motion.quats[:, 0], [[1, 0, 0, 0]] * 3, atol=1e-6)  # upright, facing +Z
+    knee = R.axis_angle_to_quat(torch.tensor([0.5, 0.0, 0.0])).numpy()
+    np.testing.assert_allclose(motion.quats[:, JOINT_INDEX["left_knee"]], [knee] * 3, atol=1e-6)
+    # pelvis = trans + SMPL's rest pelvis (-0.0018, -0.2233, 0.0282), then Z up -> Y up: (x, z, -y)
+    np.testing.assert_allclose(motion.root, [[0.498205, 0.928219, 0.523333]] * 3, atol=1e-6)
+    pos = motion.positions()
+    head, pelvis = pos[:, JOINT_INDEX["head"]], pos[:, JOINT_INDEX["pelvis"]]
+    assert (head[:, 1] - pelvis[:, 1] > 0.5).all()
+    np.testing.assert_allclose(head[:, [0, 2]], pelvis[:, [0, 2]], atol=0.05)
+    np.testing.assert_allclose(motion.heading(), 0.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("width, fps_key", [(156, "mocap_framerate"), (165, "mocap_frame_rate")])
+def test_smplh_and_smplx_poses_keep_the_first_22_joints(tmp_path, width, fps_key):
+    rng = np.random.default_rng(0)
+    body = rng.normal(size=(5, 66)) * 0.5
+    trans = rng.normal(size=(5, 3))
+    wide = np.concatenate([body, rng.normal(size=(5, width - 66))], axis=1)  # hands, jaw, eyes: ignored
+    narrow = np.concatenate([body, np.zeros((5, 6))], axis=1)
+    expected = load_motion(amass_file(tmp_path / "smpl.npz", narrow, trans))
+    got = load_motion(amass_file(tmp_path / "wide.npz", wide, trans, fps_key=fps_key))
+    assert_same_motion(got, expected)
+
+
+def test_corpus_layout_reads_and_writes(tmp_path):
+    motion = smooth_motion(fps=20.0)
+    path = tmp_path / "walk.npz"
+    np.savez(path, quats=motion.quats, root=motion.root, fps=np.float32(20.0))  # as data/corpus/*.npz
+    assert_same_motion(load_motion(path), motion, atol=0)
+    written = save_motion(motion, tmp_path / "again.npz", layout="motiongen")
+    with np.load(written) as data:
+        assert sorted(data.files) == ["fps", "quats", "root"]
+    assert_same_motion(load_motion(written), motion, atol=0)
+
+
+def test_cli_converts_a_corpus_file_to_bvh(tmp_path):
+    motion = smooth_motion(fps=20.0)
+    np.savez(tmp_path / "walk.npz", quats=motion.quats, root=motion.root, fps=np.float32(20.0))
+    cmd = [sys.executable, "-c", "from motiongen.cli.app import main; main()", "convert", "walk.npz", "-o", "walk.bvh"]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert_same_motion(load_motion(tmp_path / "walk.bvh"), motion, atol=1e-4)
+
+
+def write_npz(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        (dict(foo=np.zeros(3)), "neither the AMASS layout .* its keys are: foo"),
+        (dict(poses=np.full((2, 72), np.nan), trans=np.zeros((2, 3)), mocap_framerate=30.0), "NaN"),
+        (dict(poses=np.zeros((2, 10)), trans=np.zeros((2, 3)), mocap_framerate=30.0), r"\(T, 72\)"),
+        (dict(poses=np.zeros((2, 72)), trans=np.zeros((2, 3))), "no frame rate"),
+        (dict(quats=np.zeros((2, 22, 4)), root=np.zeros((3, 3)), fps=20.0), r"quats must be \(T, 22, 4\)"),
+        (dict(quats=np.array([{"a": 1}], dtype=object), root=np.zeros(3)), "not loaded for safety"),
+    ],
+    ids=["unknown-keys", "nan", "narrow-poses", "no-fps", "bad-shapes", "pickled"],
+)
+def test_bad_files_give_a_clear_error(tmp_path, arrays, message):
+    with pytest.raises(UserError, match=message):
+        load_motion(write_npz(tmp_path / "bad.npz", **arrays))
+
+
+def test_not_a_zip_and_several_people(tmp_path):
+    (tmp_path / "junk.npz").write_text("not a zip")
+    with pytest.raises(UserError, match="not a valid .npz"):
+        load_motion(tmp_path / "junk.npz")
+    with pytest.raises(UserError, match="one person"):
+        save_motion([smooth_motion(), smooth_motion(seed=1)], tmp_path / "two.npz")
