@@ -1,0 +1,81 @@
+"""`motiongen lift`: 2D video / images / keypoints -> 3D motion (logic in motiongen.pipelines.lift)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from motiongen.cli.options import FORCE, QUIET
+
+
+def _parse_size(text: str | None) -> tuple[int, int] | None:
+    from motiongen.errors import UserError
+
+    if text is None:
+        return None
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UserError(f"--image-size must look like 1920x1080, got '{text}'") from None
+    if width < 1 or height < 1:
+        raise UserError(f"--image-size must be positive, got '{text}'")
+    return width, height
+
+
+def lift(
+    input: Path = typer.Argument(
+        ..., help="Video file, folder of images (or one image), or 2D keypoints (.json COCO, .npz)."
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="Output .bvh, .npz, .npy or .mp4 (format by extension)."),
+    overlay: Path = typer.Option(None, "--overlay", help="Also write a video: 2D detections beside the 3D result."),
+    fps: float = typer.Option(None, "--fps", help="Frame rate of the input (image folders default to 20)."),
+    focal: float = typer.Option(
+        None, "--focal", help="Camera focal length in pixels (default: the image's larger side)."
+    ),
+    image_size: str = typer.Option(None, "--image-size", help="WIDTHxHEIGHT of the images behind a keypoint file."),
+    checkpoint: Path = typer.Option(None, "--checkpoint", help="Lifter checkpoint folder (default: the shipped one)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Detect again even if cached detections exist."),
+    force: bool = FORCE,
+    quiet: bool = QUIET,
+) -> None:
+    """Lift a video of one person to 3D motion."""
+    from motiongen.errors import UserError
+    from motiongen.io import WRITERS, save_motion
+    from motiongen.io.atomic import check_writable
+
+    if output.suffix.lower() not in WRITERS:
+        raise UserError(f"cannot write '{output.name}': use one of {', '.join(sorted(WRITERS))}")
+    check_writable(output, force)  # fail before the slow part
+    if overlay is not None:
+        if overlay.suffix.lower() not in (".mp4", ".gif"):
+            raise UserError(f"--overlay must be an .mp4 or .gif file, got '{overlay.name}'")
+        check_writable(overlay, force)
+    if fps is not None and not 0 < fps < 1000:
+        raise UserError(f"--fps must be between 0 and 1000, got {fps}")
+    if focal is not None and not focal > 0:
+        raise UserError(f"--focal must be positive, got {focal}")
+
+    from motiongen.pipelines.lift import DEFAULT_CHECKPOINT, LiftPipeline
+
+    pipe = LiftPipeline.from_pretrained(checkpoint or DEFAULT_CHECKPOINT)
+    result = pipe(
+        input, fps=fps, focal=focal, image_size=_parse_size(image_size), progress=not quiet, use_cache=not no_cache
+    )
+    save_motion(result.motion, output, force=force, progress=not quiet)
+    if not quiet:
+        seen = int(result.detected.sum())
+        typer.echo(
+            f"person found in {seen}/{len(result.detected)} frames; "
+            f"camera ~{result.camera['camera_height']:.2f} m high, pitched {result.camera['camera_pitch_deg']:.0f} deg"
+        )
+    typer.echo(f"wrote {output}")
+    if overlay is not None:
+        from motiongen.lifting.overlay import write_overlay
+
+        write_overlay(result, overlay, force=force, progress=not quiet)
+        typer.echo(f"wrote {overlay}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(lift)
