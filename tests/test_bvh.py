@@ -1,8 +1,6 @@
 """BVH: exact round trip of our own files, parser conventions, retargeting of CMU and renamed
 rigs (Mixamo, SMPL exports, Unreal) with other rest poses, units and up axes, clear errors."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,7 @@ from scipy.spatial.transform import Rotation
 from motiongen.errors import UserError
 from motiongen.io import load_motion, save_motion
 from motiongen.io.bvh import format_bvh, parse_bvh, read_bvh
+from motiongen.io.retarget import retarget
 from motiongen.motion import Motion
 from motiongen.motion import rotations as R
 from motiongen.motion.kinematics import forward_kinematics
@@ -110,6 +109,14 @@ def test_channels_are_intrinsic_euler_in_channel_order():
     np.testing.assert_allclose(pos[1], [[1, 2, 3], [2, 2, 3]], atol=1e-9)  # a joint's rotation moves its children only
 
 
+def test_position_channels_on_any_joint_replace_its_offset():
+    text = TWO_JOINTS.replace("CHANNELS 3 Yrotation", "CHANNELS 4 Yposition Yrotation")
+    text = text.replace("90 90 0 1 2 3   0 0 0\n0 0 0   1 2 3   0 0 90", "0 0 0 1 2 3  5 0 0 0")
+    text = text.replace("Frames: 2", "Frames: 1")
+    pos = parse_bvh(text).global_positions()
+    np.testing.assert_allclose(pos[0], [[1, 2, 3], [2, 7, 3]], atol=1e-9)  # offset (1, 0, 0) -> (1, 5, 0)
+
+
 # -- retargeting other rigs ---------------------------------------------------------------
 
 # (our bone, the CMU bone it must follow): start and end joints
@@ -165,9 +172,10 @@ BOXING = Path("/usr/share/assimp/models/BVH/Boxing_Toes.bvh")  # from the assimp
 
 @pytest.mark.skipif(not BOXING.exists(), reason="needs the assimp-testmodels package")
 def test_biovision_rig_retargets_onto_the_source_bones():
-    motion = load_motion(BOXING)
     source = read_bvh(BOXING)
+    source.values = source.values[::5]  # every 5th frame keeps the test fast
     src = source.global_positions()
+    motion = retarget(source.names, source.rest_positions(), src, source.fps)
     at = {name: i for i, name in enumerate(source.names)}
     assert motion.meta["source_rig"] == "Biovision"
     pos = motion.positions()
@@ -300,14 +308,3 @@ def test_corrupt_files_give_a_clear_error(tmp_path, how, message):
     bad.write_text(corrupt(text, how))
     with pytest.raises(UserError, match=message):
         load_motion(bad)
-
-
-def test_cli_reports_a_truncated_file_in_one_line(tmp_path):
-    text = save_motion(smooth_motion(frames=6), tmp_path / "good.bvh").read_text()
-    bad = tmp_path / "bad.bvh"
-    bad.write_text(corrupt(text, "truncated"))
-    cmd = [sys.executable, "-c", "from motiongen.cli.app import main; main()", "convert", str(bad), "-o", "x.npz"]
-    result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
-    assert result.returncode == 2
-    assert result.stderr.strip().startswith("error: bad.bvh is truncated") and "\n" not in result.stderr.strip()
-    assert not (tmp_path / "x.npz").exists()

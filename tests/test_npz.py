@@ -1,12 +1,11 @@
 """npz: AMASS layout (written and read, Z up, SMPL+H / SMPL-X widths), the corpus layout, errors."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
+from typer.testing import CliRunner
 
+from motiongen.cli.app import app
 from motiongen.errors import UserError
 from motiongen.io import load_motion, save_motion
 from motiongen.motion import Motion
@@ -100,12 +99,12 @@ def test_corpus_layout_reads_and_writes(tmp_path):
     assert_same_motion(load_motion(written), motion, atol=0)
 
 
-def test_cli_converts_a_corpus_file_to_bvh(tmp_path):
+def test_cli_converts_a_corpus_file_to_bvh(tmp_path, monkeypatch):
     motion = smooth_motion(fps=20.0)
     np.savez(tmp_path / "walk.npz", quats=motion.quats, root=motion.root, fps=np.float32(20.0))
-    cmd = [sys.executable, "-c", "from motiongen.cli.app import main; main()", "convert", "walk.npz", "-o", "walk.bvh"]
-    result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["convert", "walk.npz", "-o", "walk.bvh"])  # motiongen convert ...
+    assert result.exit_code == 0, result.output
     assert_same_motion(load_motion(tmp_path / "walk.bvh"), motion, atol=1e-4)
 
 
