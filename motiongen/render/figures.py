@@ -1,7 +1,8 @@
 """How a skeleton is drawn: colours per person and side, bone and joint sizes, draw order.
 
-Everything is drawn at SUPERSAMPLE times the output size and box-downsampled afterwards, which
-gives smooth (anti-aliased) edges with Pillow's plain line and ellipse drawing.
+The part of the picture around the people is drawn at SUPERSAMPLE times the output size and
+box-downsampled afterwards, which gives smooth (anti-aliased) edges with Pillow's plain line and
+ellipse drawing.
 """
 
 from __future__ import annotations
@@ -54,18 +55,57 @@ def person_colours(person: int) -> dict[str, tuple[int, int, int]]:
     return {"centre": base, "left": _shade(base, 0.35), "right": _shade(base, -0.25), "joint": _shade(base, -0.5)}
 
 
-def draw_people(
-    canvas: Image.Image, camera: Camera, frame: int, joints: np.ndarray, traces: np.ndarray | None = None
-) -> None:
-    """Draw everyone's shadow, optional root trace and skeleton onto `canvas` (SUPERSAMPLE x size, RGB).
+def shadow_points(camera: Camera, joints: np.ndarray) -> np.ndarray:
+    """Joints flattened onto the floor along the light: high above and behind the camera's left shoulder."""
+    forward, right = camera.rotation[2].copy(), camera.rotation[0].copy()
+    forward[1] = right[1] = 0.0
+    forward /= np.linalg.norm(forward)
+    flat = joints + joints[..., 1:2] * (SHADOW_SLANT[0] * forward + SHADOW_SLANT[1] * right)
+    flat[..., 1] = 0.0
+    return flat
 
-    joints: (people, 22, 3) positions at this frame. traces: (people, frames_so_far, 3) root path on the floor.
+
+def drawing_box(camera: Camera, frame: int, joints: np.ndarray, traces: np.ndarray | None) -> tuple[int, ...]:
+    """(left, top, right, bottom) output pixels that `draw_people` may touch, clipped to the picture.
+
+    Only this part of the picture is supersampled, which saves most of the work of a full-size canvas.
+    """
+    points = [joints.reshape(-1, 3), shadow_points(camera, joints).reshape(-1, 3)]
+    xy, depth = camera.project(np.concatenate(points), frame)
+    pieces = [xy]
+    if traces is not None:
+        for path in traces:
+            pieces += camera.project_path(path, frame)
+    xy = np.concatenate(pieces)
+    margin = 2 * HEAD_RADIUS * camera.focal / depth.min() + 4  # heads, bone widths, shadow blur
+    width, height = camera.size
+    left, top = np.clip(np.floor(xy.min(0) - margin), 0, [width, height]).astype(int)
+    right, bottom = np.clip(np.ceil(xy.max(0) + margin), 0, [width, height]).astype(int)
+    return int(left), int(top), int(right), int(bottom)
+
+
+def draw_people(
+    canvas: Image.Image,
+    origin: tuple[int, int],
+    camera: Camera,
+    frame: int,
+    joints: np.ndarray,
+    traces: np.ndarray | None = None,
+) -> None:
+    """Draw everyone's shadow, optional root trace and skeleton onto `canvas`.
+
+    canvas: RGB, SUPERSAMPLE times the size of the picture region whose top-left pixel is `origin`.
+    joints: (people, 22, 3) positions at this frame. traces: (people, frames_so_far, 3) root paths on the floor.
     """
     s = SUPERSAMPLE
+    shift = np.asarray(origin, np.float64)
+
+    def to_canvas(xy: np.ndarray) -> np.ndarray:
+        return (xy - shift) * s
+
     draw = ImageDraw.Draw(canvas, "RGBA")
     scale = camera.focal * s
-
-    _draw_shadows(canvas, camera, frame, joints)
+    _draw_shadows(canvas, to_canvas, camera, frame, joints)
 
     if traces is not None:
         for p, path in enumerate(traces):
@@ -75,11 +115,11 @@ def draw_people(
             width = max(1, round(0.025 * scale / depth))
             colour = person_colours(p)["centre"] + (TRACE_ALPHA,)
             for piece in camera.project_path(path, frame):
-                draw.line([tuple(q) for q in piece * s], fill=colour, width=width, joint="curve")
+                draw.line([tuple(q) for q in to_canvas(piece)], fill=colour, width=width, joint="curve")
 
     # Bones and joints of all people, far to near, so nearer limbs cover farther ones.
     xy, depth = camera.project(joints, frame)
-    xy = xy * s
+    xy = to_canvas(xy)
     items = []  # (depth, kind, person, index)
     for p in range(len(joints)):
         for a, b in BONES:
@@ -95,10 +135,9 @@ def draw_people(
             draw.line([tuple(xy[p, a]), tuple(xy[p, b])], fill=colours[_side(b)], width=width)
         elif index == HEAD:
             # The head joint sits at the base of the skull; the circle is centred a little above it.
-            centre = joints[p, HEAD] + 0.5 * (joints[p, HEAD] - joints[p, NECK])
-            (cx, cy), cd = camera.project(centre, frame)
-            r = HEAD_RADIUS * scale / cd
-            box = [cx * s - r, cy * s - r, cx * s + r, cy * s + r]
+            centre, head_depth = camera.project(joints[p, HEAD] + 0.5 * (joints[p, HEAD] - joints[p, NECK]), frame)
+            (cx, cy), r = to_canvas(centre), HEAD_RADIUS * scale / head_depth
+            box = [cx - r, cy - r, cx + r, cy + r]
             draw.ellipse(box, fill=colours["centre"], outline=colours["joint"], width=max(1, round(r / 6)))
         else:
             r = JOINT_RADIUS * scale / d
@@ -106,32 +145,24 @@ def draw_people(
             draw.ellipse([x - r, y - r, x + r, y + r], fill=colours["joint"])
 
 
-def _draw_shadows(canvas: Image.Image, camera: Camera, frame: int, joints: np.ndarray) -> None:
-    """Soft shadows from a light high above and behind the camera's left shoulder.
-
-    The skeleton is flattened onto the floor along the light direction and drawn into one mask
-    (so overlapping bones do not darken twice), which is blurred and used to darken the floor.
-    """
+def _draw_shadows(canvas: Image.Image, to_canvas, camera: Camera, frame: int, joints: np.ndarray) -> None:
+    """Soft shadows: the skeleton flattened onto the floor, drawn into one mask (so overlapping bones do
+    not darken twice), blurred and used to darken the floor."""
     s = SUPERSAMPLE
-    forward, right = camera.rotation[2].copy(), camera.rotation[0].copy()
-    forward[1] = right[1] = 0.0
-    forward /= np.linalg.norm(forward)
-    flat = joints + joints[..., 1:2] * (SHADOW_SLANT[0] * forward + SHADOW_SLANT[1] * right)
-    flat[..., 1] = 0.0
-    xy, depth = camera.project(flat, frame)
-    xy = xy * s
+    xy, depth = camera.project(shadow_points(camera, joints), frame)
+    xy = to_canvas(xy)
     widths = 2 * BONE_RADIUS * 1.5 * camera.focal * s / depth
     blur = float(max(1.0, 0.03 * camera.focal * s / depth.mean()))
 
-    # Work on the shadow's bounding box only: blurring and blending the whole canvas is slow.
+    # Work on the shadow's bounding box only: blurring and blending a larger area is slow.
     pad = widths.max() + 3 * blur
     left, top = np.floor(xy.reshape(-1, 2).min(0) - pad).astype(int)
-    right_, bottom = np.ceil(xy.reshape(-1, 2).max(0) + pad).astype(int)
+    right, bottom = np.ceil(xy.reshape(-1, 2).max(0) + pad).astype(int)
     left, top = max(left, 0), max(top, 0)
-    right_, bottom = min(right_, canvas.width), min(bottom, canvas.height)
-    if right_ <= left or bottom <= top:
+    right, bottom = min(right, canvas.width), min(bottom, canvas.height)
+    if right <= left or bottom <= top:
         return
-    mask = Image.new("L", (right_ - left, bottom - top), 0)
+    mask = Image.new("L", (right - left, bottom - top), 0)
     draw = ImageDraw.Draw(mask)
     xy = xy - [left, top]
     for p in range(len(joints)):
@@ -142,4 +173,4 @@ def _draw_shadows(canvas: Image.Image, camera: Camera, frame: int, joints: np.nd
             r = widths[p, j] / 2
             draw.ellipse([xy[p, j, 0] - r, xy[p, j, 1] - r, xy[p, j, 0] + r, xy[p, j, 1] + r], fill=255)
     mask = mask.filter(ImageFilter.GaussianBlur(blur)).point(lambda v: int(v * SHADOW_ALPHA))
-    canvas.paste((0, 0, 0), (left, top, right_, bottom), mask)
+    canvas.paste((0, 0, 0), (left, top, right, bottom), mask)

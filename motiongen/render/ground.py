@@ -17,6 +17,7 @@ SKY_TOP = np.array([196, 205, 218], np.float32)
 HAZE = np.array([229, 232, 236], np.float32)  # horizon colour; the floor fades into it
 TILE_LIGHT = np.array([218, 218, 213], np.float32)
 TILE_DARK = np.array([178, 181, 182], np.float32)
+FOG_LEVELS, LIGHT_LEVELS = 128, 256
 
 
 class Ground:
@@ -42,10 +43,21 @@ class Ground:
         self.footprint = np.minimum(np.abs(du) + np.abs(dv), 8 * TILE).astype(np.float32) / TILE + 1e-3
         self.offset = (offset / TILE).astype(np.float32)  # (rows, width, 2): x, z
 
+        # Colours by lookup: a pixel's colour depends only on its haze level (fixed per pixel) and how
+        # much of it is covered by light tiles (per frame), so a table of both replaces float maths.
         distance = np.hypot(np.hypot(offset[..., 0], offset[..., 1]), camera.height)
-        fog = (1 - np.exp(-((distance / fade_distance) ** 2))).astype(np.float32)[..., None]
-        self._base = TILE_DARK * (1 - fog) + HAZE * fog
-        self._contrast = (TILE_LIGHT - TILE_DARK) * (1 - fog)
+        fog = 1 - np.exp(-((distance / fade_distance) ** 2))
+        self._fog_index = np.round(fog * (FOG_LEVELS - 1)).astype(np.int32) * LIGHT_LEVELS
+        fog_levels = np.linspace(0, 1, FOG_LEVELS, dtype=np.float32)[:, None, None]
+        light_levels = np.linspace(0, 1, LIGHT_LEVELS, dtype=np.float32)[None, :, None]
+        table = (TILE_DARK + light_levels * (TILE_LIGHT - TILE_DARK)) * (1 - fog_levels) + HAZE * fog_levels
+        self._colours = np.round(table).astype(np.uint8).reshape(-1, 3)
+
+        # Work buffers for `image`, allocated once.
+        self._offset_half = self.offset * 0.5
+        self._half_width = self.footprint * 0.25
+        self._inverse_width = 2 / self.footprint
+        self._buffers = [np.empty_like(self.offset) for _ in range(3)]
 
     def _horizon_row(self) -> float:
         """Image row of the horizon (camera rays parallel to the floor)."""
@@ -69,15 +81,23 @@ class Ground:
         image = self.background.copy()
         if self.first_row >= image.shape[0]:
             return image
-        shift = self.camera.positions[frame, [0, 2]] / TILE
-        p = self.offset + shift.astype(np.float32)
-        w = self.footprint
-        # Box-filtered checker: the integral of a square wave over each pixel's footprint.
-        edge = 2 * (np.abs(_fract((p - 0.5 * w) * 0.5) - 0.5) - np.abs(_fract((p + 0.5 * w) * 0.5) - 0.5)) / w
-        light = 0.5 - 0.5 * edge[..., 0] * edge[..., 1]
-        image[self.first_row :] = (self._base + light[..., None] * self._contrast).astype(np.uint8)
+        # Box-filtered checker: the integral of a square wave over each pixel's footprint, per axis,
+        # i.e. 2 * (tri((p - w/2) / 2) - tri((p + w/2) / 2)) / w with tri(x) = |fract(x) - 1/2|.
+        centre, low, high = self._buffers
+        shift = (self.camera.positions[frame, [0, 2]] / (2 * TILE)) % 1.0  # the pattern repeats every 2 tiles
+        np.add(self._offset_half, shift.astype(np.float32), out=centre)
+        np.subtract(centre, self._half_width, out=low)
+        np.add(centre, self._half_width, out=high)
+        for edge in (low, high):
+            np.floor(edge, out=centre)
+            edge -= centre
+            edge -= 0.5
+            np.abs(edge, out=edge)
+        low -= high
+        low *= self._inverse_width
+        coverage = low[..., 0] * low[..., 1]  # -1: all light ... 1: all dark
+        np.clip(coverage, -1.0, 1.0, out=coverage)  # float rounding
+        index = (coverage * -(LIGHT_LEVELS - 1) / 2 + (LIGHT_LEVELS - 1) / 2 + 0.5).astype(np.int32)
+        index += self._fog_index
+        image[self.first_row :] = np.take(self._colours, index, axis=0)
         return image
-
-
-def _fract(x: np.ndarray) -> np.ndarray:
-    return x - np.floor(x)

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from motiongen.errors import UserError
 from motiongen.motion.motion import Motion
 from motiongen.render.camera import follow_camera
-from motiongen.render.figures import SUPERSAMPLE, draw_people
+from motiongen.render.figures import SUPERSAMPLE, draw_people, drawing_box
 from motiongen.render.ground import Ground
 
 TEXT_COLOUR = (40, 44, 52)
@@ -44,32 +44,48 @@ class Scene:
         target_distance = np.linalg.norm(self.camera.positions[0] - self.joints[:, 0, 0].mean(0))
         self.ground = Ground(self.camera, fade_distance=3.0 * target_distance)
 
+        self.font = ImageFont.load_default(size=max(10, round(self.size[1] / 30)))
+        self.text_margin = max(4, self.size[1] // 60)
         captions = [m.meta.get("caption") for m in motions]
         self.caption = " | ".join(dict.fromkeys(str(c) for c in captions if c))
-        self.font = ImageFont.load_default(size=max(10, round(self.size[1] / 30)))
+        self._caption_layer = self._text_layer(self.caption) if self.caption else None
 
     def render(self, index: int, trace: bool = False) -> np.ndarray:
         index = int(np.clip(index, 0, self.frames - 1))
-        width, height = self.size
-        background = Image.fromarray(self.ground.image(index))
-        canvas = background.resize((width * SUPERSAMPLE, height * SUPERSAMPLE), Image.Resampling.NEAREST)
+        picture = Image.fromarray(self.ground.image(index))
         traces = None
         if trace:
             traces = self.joints[:, : index + 1, 0].copy()
             traces[..., 1] = 0.005
-        draw_people(canvas, self.camera, index, self.joints[:, index], traces)
-        image = canvas.reduce(SUPERSAMPLE)
-        self._draw_text(image, index)
-        return np.asarray(image)
+        joints = self.joints[:, index]
+        box = drawing_box(self.camera, index, joints, traces)
+        if box[2] > box[0] and box[3] > box[1]:
+            size = ((box[2] - box[0]) * SUPERSAMPLE, (box[3] - box[1]) * SUPERSAMPLE)
+            canvas = picture.crop(box).resize(size, Image.Resampling.NEAREST)
+            draw_people(canvas, box[:2], self.camera, index, joints, traces)
+            picture.paste(canvas.reduce(SUPERSAMPLE), box[:2])
+        self._draw_text(picture, index)
+        return np.asarray(picture)
+
+    def _text_style(self) -> dict:
+        return {"font": self.font, "fill": TEXT_COLOUR, "stroke_width": 2, "stroke_fill": TEXT_OUTLINE}
+
+    def _text_layer(self, text: str) -> Image.Image:
+        """The caption, drawn once onto a transparent layer (it is the same in every frame)."""
+        probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
+        text = _fit(probe, text, self.font, self.size[0] - 2 * self.text_margin)
+        box = probe.textbbox((0, 0), text, font=self.font, stroke_width=2)
+        # Transparent pixels carry the outline colour, so the glyphs' soft edges blend into it, not into black.
+        layer = Image.new("RGBA", (box[2] + 1, box[3] + 1), TEXT_OUTLINE + (0,))
+        ImageDraw.Draw(layer).text((0, 0), text, **self._text_style())
+        return layer
 
     def _draw_text(self, image: Image.Image, index: int) -> None:
-        draw = ImageDraw.Draw(image)
-        pad = max(4, self.size[1] // 60)
-        style = {"font": self.font, "fill": TEXT_COLOUR, "stroke_width": 2, "stroke_fill": TEXT_OUTLINE}
-        if self.caption:
-            draw.text((pad, pad), _fit(draw, self.caption, self.font, self.size[0] - 2 * pad), **style)
+        pad = self.text_margin
+        if self._caption_layer is not None:
+            image.paste(self._caption_layer, (pad, pad), self._caption_layer)
         clock = f"{index / self.fps:5.2f} s  {index + 1}/{self.frames}"
-        draw.text((self.size[0] - pad, self.size[1] - pad), clock, anchor="rd", **style)
+        ImageDraw.Draw(image).text((self.size[0] - pad, self.size[1] - pad), clock, anchor="rd", **self._text_style())
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: float) -> str:
@@ -131,7 +147,7 @@ def _write_mp4(frames: Iterator[np.ndarray], path: Path, scene: Scene) -> None:
         quality=6,  # crf 20: clean lines on flat colours
         macro_block_size=2,
         ffmpeg_log_level="error",
-        output_params=["-movflags", "+faststart"],
+        output_params=["-preset", "veryfast", "-movflags", "+faststart"],  # encoding costs less than drawing
     )
     writer.send(None)  # start ffmpeg
     try:
