@@ -8,6 +8,8 @@ Loops a clip of the built-in corpus (a synthetic walk when there is no corpus ye
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import sys
 import tempfile
 import time
@@ -68,21 +70,34 @@ def main() -> None:
     start = time.perf_counter()
     scene = Scene(motions, size=size)
     setup = time.perf_counter() - start
-    start = time.perf_counter()
-    for index in range(scene.frames):
-        scene.render(index, trace=True)
-    draw = time.perf_counter() - start
-    print(f"{source}: {args.people} person(s), {scene.frames} frames at {scene.fps:g} fps, {size[0]}x{size[1]}")
+    frames = scene.frames
+    print(f"{source}: {args.people} person(s), {frames} frames at {scene.fps:g} fps, {size[0]}x{size[1]}")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (the machine may be shared)")
     print(f"scene setup      {setup * 1000:7.1f} ms")
-    print(f"render (draw)    {scene.frames / draw:7.1f} frames/s")
+
+    start, cpu = time.perf_counter(), cpu_seconds()
+    for index in range(frames):
+        scene.render(index, trace=True)
+    wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+    print(f"render (draw)    {frames / wall:7.1f} frames/s   {cpu / frames * 1000:5.1f} ms CPU per frame")
 
     for suffix in (".mp4", ".gif"):
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"bench{suffix}"
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), cpu_seconds()
             write(motions, path, trace=True, progress=False, size=size)
-            total = time.perf_counter() - start
-            print(f"write {suffix:<10} {scene.frames / total:7.1f} frames/s  ({path.stat().st_size / 1024:.0f} KiB)")
+            wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+            kib = path.stat().st_size / 1024
+            print(
+                f"write {suffix:<10} {frames / wall:7.1f} frames/s   {cpu / frames * 1000:5.1f} ms CPU per frame"
+                f" (with the encoder)  {kib:.0f} KiB"
+            )
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the ffmpeg encoder)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 if __name__ == "__main__":
