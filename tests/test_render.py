@@ -136,3 +136,6 @@ def test_bad_requests_are_user_errors(tmp_path):
         write(walk, tmp_path / "walk.mp4", progress=False, size=(321, 240))
     with pytest.raises(UserError, match="no motions"):
         write([], tmp_path / "walk.mp4", progress=False)
+    with pytest.raises(UserError, match="frame rate"):
+        write(walk, tmp_path / "walk.mp4", progress=False, fps=-5)
+    assert not list(tmp_path.iterdir())

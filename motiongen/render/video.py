@@ -31,6 +31,8 @@ class Scene:
         if not motions:
             raise UserError("nothing to render: no motions given")
         self.fps = float(fps or motions[0].fps)
+        if not self.fps > 0:
+            raise UserError(f"video frame rate must be positive, got {fps}")
         self.size = (int(size[0]), int(size[1]))
         if min(self.size) < 16:
             raise UserError(f"video size {self.size} is too small (at least 16 x 16 pixels)")
@@ -158,8 +160,8 @@ def _write_mp4(frames: Iterator[np.ndarray], path: Path, scene: Scene) -> None:
 
 
 def _write_gif(frames: Iterator[np.ndarray], path: Path, scene: Scene) -> None:
-    # One palette for the whole clip (from the first frame plus the people's colours), so colours do
-    # not flicker from frame to frame; quantizing to a given palette is also much faster.
+    # One palette for the whole clip (taken from the first frame), so colours do not flicker from
+    # frame to frame; quantizing to a given palette is also much faster than finding one per frame.
     pictures = []
     palette = None
     for frame in frames:
