@@ -1,0 +1,403 @@
+"""Reflow distillation (`motiongen distill`): a 1-4 step rectified-flow student from a diffusion
+teacher (conventions in `motiongen.sampling.flow`).
+
+1. Pairs. Conditions are drawn the way the teacher was trained: windows from the teacher's own
+   data pipeline (corpus train split, mirrored clips with mirrored captions, two-clip
+   compositions, random lengths), one caption of each window, and a partial-motion mask from the
+   teacher's mask mix (prefix, suffix, in-between, keyframes, body parts) with the window's
+   features as the known part. The teacher turns fixed noise into a sample with a deterministic
+   sampler and classifier-free guidance. Pairs are written in parts to <output>/pairs/ and
+   reused when the run is repeated with the same teacher and pair settings.
+2. Student. The same denoiser class and text conditioner, initialised from the teacher's weights
+   (dropout off), trained to map x_sigma on the straight noise->sample path to the sample, with the
+   teacher's losses (features, joint positions, velocities, foot contact). sigma is drawn half of
+   the time from the 1/2/4-step Euler grid {1, 0.75, 0.5, 0.25}, where the student is used, and
+   otherwise uniformly, so other step counts still work. No prompt dropout: guidance is baked in.
+3. Output: <output>/pipeline, a `TextToMotionPipeline` folder whose scheduler is diffusers'
+   `FlowMatchEulerDiscreteScheduler` (that is what makes the pipeline use the Euler sampler), and
+   <output>/distill.json with timings and how close the student is to the teacher on held-out
+   pairs before and after training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from motiongen.conditioning.partial import expand_mask, random_known_mask
+from motiongen.errors import UserError
+from motiongen.sampling.flow import ReflowPairs, flow_scheduler, interpolate, sample_flow
+
+PAIR_SETTINGS = ("pairs", "pair_batch", "teacher_sampler", "teacher_steps", "guidance_scale", "pool_size", "mask_probs")
+
+
+@dataclass
+class DistillConfig:
+    # reflow pairs, drawn from the teacher
+    pairs: int = 1536
+    pair_batch: int = 64
+    teacher_sampler: str = "dpm"  # deterministic: "ddim" or "dpm" (DPM-Solver++)
+    teacher_steps: int = 20
+    guidance_scale: float = 2.5  # baked into the student
+    pool_size: int = 3000  # windows the captions, lengths and masks come from
+    mask_probs: dict[str, float] | None = None  # None: the teacher's own training mix
+    holdout: int = 64  # pairs kept out of training to measure the student
+    # student
+    dropout: float = 0.0
+    grid_prob: float = 0.5  # share of sigmas drawn from `grid` (the rest uniform in (0, 1])
+    grid: list[float] = field(default_factory=lambda: [1.0, 0.75, 0.5, 0.25])
+    loss_weights: dict[str, float] | None = None  # None: the teacher's
+    batch_size: int = 32
+    max_steps: int = 600
+    lr: float = 1.0e-4
+    warmup_steps: int = 20
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    ema_decay: float = 0.99
+    eval_steps: list[int] = field(default_factory=lambda: [1, 2, 4])
+    # bookkeeping
+    seed: int = 0
+    threads: int = 1
+    log_every: int = 25
+    save_every: int = 100
+
+    @classmethod
+    def load(cls, path: str | Path) -> DistillConfig:
+        import yaml
+
+        path = Path(path)
+        if not path.exists():
+            raise UserError(f"config file not found: {path}")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise UserError(f"cannot parse {path.name}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise UserError(f"{path.name} must hold a mapping of options")
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DistillConfig:
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise UserError(f"unknown distillation option(s): {', '.join(unknown)}")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def teacher_train_config(teacher_path: Path):
+    """The teacher's training config (data pipeline, masks, losses), or the defaults."""
+    from motiongen.training.config import TrainConfig
+
+    info = teacher_path / "training.json"
+    if info.exists():
+        return TrainConfig.from_dict(json.loads(info.read_text(encoding="utf-8"))["config"])
+    return TrainConfig()
+
+
+def pair_key(config: DistillConfig, teacher_path: Path) -> str:
+    """Identifies a pair set: the teacher's weights and the pair settings."""
+    h = hashlib.sha1()
+    weights = teacher_path / "denoiser" / "diffusion_pytorch_model.safetensors"
+    h.update(weights.read_bytes() if weights.exists() else str(teacher_path).encode())
+    h.update(json.dumps({k: getattr(config, k) for k in PAIR_SETTINGS + ("seed",)}, sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+# -- 1. pairs ------------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def teacher_samples(teacher, captions, noise, known, known_mask, frame_mask, sampler: str, steps: int, guidance: float):
+    """The teacher's guided, deterministic samples (normalised features) from `noise` [B, T, F].
+    `known` (normalised) / `known_mask` [B, T, G] as in the pipeline; `frame_mask` [B, T] marks
+    the real frames of each row (rows may be shorter than T)."""
+    from motiongen.sampling.diffusion import make_sampler, sample
+    from motiongen.sampling.guidance import classifier_free_guidance
+
+    denoiser, text = teacher.denoiser, teacher.text_conditioner
+    cond = text.encode(list(captions))
+    uncond = text.unconditional(len(captions), cond[0].shape[1])
+
+    def model(x, t, tokens, mask):
+        reps = x.shape[0] // len(captions)
+        return denoiser(
+            x, t, tokens, mask, known.repeat(reps, 1, 1), known_mask.repeat(reps, 1, 1), frame_mask.repeat(reps, 1)
+        )
+
+    any_known = bool(known_mask.any())
+    return sample(
+        classifier_free_guidance(model, cond, uncond, guidance),
+        make_sampler(sampler, teacher.scheduler.config),
+        noise,
+        steps,
+        known=known if any_known else None,
+        known_mask=expand_mask(known_mask) if any_known else None,
+        known_noise=noise,
+        progress=False,
+    )
+
+
+def make_pairs(teacher, teacher_path: Path, config: DistillConfig, folder: Path, clips=None, progress=True):
+    """Draw (or reuse) the reflow pairs in `folder`: one safetensors file per batch of pairs."""
+    from motiongen.data.dataset import WindowPool
+
+    train_config = teacher_train_config(teacher_path)
+    if config.teacher_sampler not in ("ddim", "dpm"):
+        raise UserError(f"teacher_sampler must be 'ddim' or 'dpm' (deterministic), got '{config.teacher_sampler}'")
+    key = pair_key(config, teacher_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    count = -(-config.pairs // config.pair_batch)
+    files = [folder / f"{key}-{i:04d}.safetensors" for i in range(count)]
+    if all(f.exists() for f in files):
+        return ReflowPairs.concat([ReflowPairs.load(f) for f in files])
+
+    if clips is None:
+        from motiongen.data.corpus import load_corpus
+
+        clips = load_corpus(train_config.split)
+    pool = WindowPool(
+        clips,
+        size=config.pool_size,
+        max_frames=min(train_config.max_frames, teacher.denoiser.config.max_frames),
+        min_frames=train_config.min_frames,
+        compose_prob=train_config.compose_prob,
+        hold_prob=train_config.hold_prob,
+        blend_frames=train_config.blend_frames,
+        speeds=tuple(train_config.speeds),
+        mirror=train_config.mirror,
+        seed=config.seed,
+        progress=progress,
+    )
+    mask_probs = config.mask_probs if config.mask_probs is not None else train_config.mask_probs
+    # Pairs are grouped by window length so that a batch wastes little on padding.
+    chosen = torch.randint(0, len(pool), (config.pairs,), generator=torch.Generator().manual_seed(config.seed))
+    chosen = sorted(chosen.tolist(), key=lambda i: len(pool.windows[i].features))
+    denoiser = teacher.denoiser
+    parts = []
+    bar = tqdm(total=config.pairs, desc="teacher pairs", disable=not progress)
+    for part, file in enumerate(files):
+        windows = [pool.windows[i] for i in chosen[part * config.pair_batch : (part + 1) * config.pair_batch]]
+        if file.exists():
+            parts.append(ReflowPairs.load(file))
+            bar.update(len(windows))
+            continue
+        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + part)
+        lengths = torch.tensor([len(w.features) for w in windows])
+        frames = int(lengths.max())
+        features = torch.zeros(len(windows), frames, windows[0].features.shape[-1])
+        for row, w in enumerate(windows):
+            features[row, : len(w.features)] = w.features
+        picks = torch.randint(0, 1 << 30, (len(windows),), generator=generator).tolist()
+        captions = [w.captions[p % len(w.captions)] for w, p in zip(windows, picks, strict=True)]
+        frame_mask = torch.arange(frames)[None, :] < lengths[:, None]
+        known_mask = random_known_mask(lengths, frames, mask_probs, generator)
+        known = denoiser.normalize(features) * expand_mask(known_mask)
+        noise = torch.randn(features.shape, generator=generator)
+        samples = teacher_samples(
+            teacher, captions, noise, known, known_mask, frame_mask,
+            config.teacher_sampler, config.teacher_steps, config.guidance_scale,
+        )  # fmt: skip
+        pairs = ReflowPairs.from_padded(noise, samples, known, known_mask, lengths, captions, {"key": key})
+        pairs.save(file)
+        parts.append(pairs)
+        bar.update(len(windows))
+    bar.close()
+    return ReflowPairs.concat(parts)
+
+
+# -- 2. student ----------------------------------------------------------------------------------
+
+
+def student_from_teacher(teacher, dropout: float = 0.0) -> nn.ModuleDict:
+    """Copies of the teacher's denoiser (with `dropout`) and text conditioner."""
+    from motiongen.conditioning.text import TextConditioner
+    from motiongen.models.denoiser import MotionDenoiser
+
+    denoiser = MotionDenoiser.from_config({**teacher.denoiser.config, "dropout": dropout})
+    denoiser.load_state_dict(teacher.denoiser.state_dict())
+    text = TextConditioner.from_config(teacher.text_conditioner.config)
+    text.load_state_dict(teacher.text_conditioner.state_dict())
+    return nn.ModuleDict({"denoiser": denoiser, "text": text})
+
+
+def draw_sigmas(batch: int, config: DistillConfig, generator: torch.Generator) -> torch.Tensor:
+    grid = torch.tensor(config.grid, dtype=torch.float32)
+    on_grid = grid[torch.randint(0, len(grid), (batch,), generator=generator)]
+    uniform = 1.0 - torch.rand(batch, generator=generator)  # (0, 1]
+    return torch.where(torch.rand(batch, generator=generator) < config.grid_prob, on_grid, uniform)
+
+
+def distill_step(models, batch: dict, config: DistillConfig, loss_weights: dict, generator, timesteps: int) -> dict:
+    """Losses of the student's clean-sample prediction at random points of the straight paths."""
+    from motiongen.training.losses import diffusion_losses
+
+    denoiser, text = models["denoiser"], models["text"]
+    sigma = draw_sigmas(len(batch["lengths"]), config, generator)
+    x = interpolate(batch["sample"], batch["noise"], sigma)
+    context = text.encode(batch["captions"])
+    pred = denoiser(
+        x, sigma * timesteps, *context, known=batch["known"], known_mask=batch["known_mask"],
+        frame_mask=batch["frame_mask"],
+    )  # fmt: skip
+    return diffusion_losses(
+        pred, batch["sample"], batch["frame_mask"], denoiser.denormalize, loss_weights, denoiser.config.fps
+    )
+
+
+@torch.no_grad()
+def student_samples(models, batch: dict, steps: int, scheduler=None) -> torch.Tensor:
+    """The student's `steps`-step Euler samples from the noise and conditions of a pair batch."""
+    denoiser, text = models["denoiser"], models["text"]
+    context = text.encode(batch["captions"])
+
+    def predict(x, t):
+        return denoiser(x, t, *context, batch["known"], batch["known_mask"], batch["frame_mask"])
+
+    mask = expand_mask(batch["known_mask"])
+    return sample_flow(predict, batch["noise"], steps, scheduler, batch["known"], mask)
+
+
+@torch.no_grad()
+def fidelity(models, pairs: ReflowPairs, steps_list, batch_size: int = 64) -> dict[int, float]:
+    """Mean squared difference (normalised features, real frames) between the student's samples
+    and the teacher's on `pairs`, per number of Euler steps."""
+    was_training = models.training
+    models.eval()
+    out = {}
+    for steps in steps_list:
+        total, frames = 0.0, 0
+        for start in range(0, len(pairs), batch_size):
+            batch = pairs.batch(range(start, min(start + batch_size, len(pairs))))
+            diff = (student_samples(models, batch, steps) - batch["sample"]) ** 2
+            total += float(diff.mean(-1)[batch["frame_mask"]].sum())
+            frames += int(batch["frame_mask"].sum())
+        out[int(steps)] = total / frames
+    models.train(was_training)
+    return out
+
+
+def write_student(folder: Path, models, info: dict) -> Path:
+    from motiongen.pipelines.text2motion import TextToMotionPipeline
+
+    pipe = TextToMotionPipeline(
+        denoiser=models["denoiser"].eval(), text_conditioner=models["text"].eval(), scheduler=flow_scheduler()
+    )
+    pipe.save_pretrained(str(folder), safe_serialization=True)
+    (folder / "distill.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return folder
+
+
+def distill(
+    teacher_path: str | Path,
+    config: DistillConfig,
+    output: str | Path,
+    max_steps: int | None = None,
+    progress: bool = True,
+    clips=None,
+    resume: bool = False,
+) -> Path:
+    """Make pairs (or reuse them), train the student, write <output>/pipeline. Returns its path.
+    With `resume`, training goes on from <output>/checkpoint (saved every `save_every` steps)."""
+    from accelerate import Accelerator
+    from diffusers.optimization import get_cosine_schedule_with_warmup
+    from diffusers.training_utils import EMAModel
+
+    from motiongen.pipelines.text2motion import TextToMotionPipeline
+    from motiongen.sampling.flow import is_flow_scheduler
+    from motiongen.training.trainer import save_checkpoint
+
+    teacher_path, output = Path(teacher_path), Path(output)
+    steps = int(max_steps if max_steps is not None else config.max_steps)
+    if steps < 1:
+        raise UserError(f"--max-steps must be at least 1, got {steps}")
+    if config.pairs <= config.holdout:
+        raise UserError(f"pairs ({config.pairs}) must be more than holdout ({config.holdout})")
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)
+    checkpoint_dir = output / "checkpoint"
+    if resume and not (checkpoint_dir / "state.json").exists():
+        raise UserError(f"nothing to resume: no checkpoint in {checkpoint_dir}")
+    teacher = TextToMotionPipeline.from_pretrained(teacher_path)
+    if is_flow_scheduler(teacher.scheduler):
+        raise UserError(f"{teacher_path} is already a flow student; distill from a diffusion teacher")
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+    start = time.perf_counter()
+    pairs = make_pairs(teacher, teacher_path, config, output / "pairs", clips, progress)
+    pair_seconds = time.perf_counter() - start
+    order = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(config.seed + 1)).tolist()
+    heldout, train_pairs = pairs.subset(order[: config.holdout]), pairs.subset(order[config.holdout :])
+    by_length = sorted(range(len(train_pairs)), key=lambda i: int(train_pairs.lengths[i]))
+
+    torch.manual_seed(config.seed)
+    models = student_from_teacher(teacher, config.dropout)
+    before = fidelity(models, heldout, config.eval_steps) if config.holdout else {}
+    loss_weights = config.loss_weights or teacher_train_config(teacher_path).loss_weights
+    timesteps = int(flow_scheduler().config.num_train_timesteps)
+    params = [p for p in models.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    lr_schedule = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, steps)
+    ema = EMAModel(params, decay=config.ema_decay)
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    models, optimizer = accelerator.prepare(models, optimizer)
+    models = accelerator.unwrap_model(models)
+
+    first_step = 1
+    if resume:
+        from motiongen.training.trainer import load_checkpoint
+
+        first_step = load_checkpoint(checkpoint_dir, models, ema, optimizer, lr_schedule) + 1
+    log = (output / "log.jsonl").open("a" if resume else "w", encoding="utf-8")
+    train_start = time.perf_counter()
+    models.train()
+    size = min(config.batch_size, len(train_pairs))
+    bar = tqdm(range(first_step, steps + 1), desc="distilling", disable=not progress)
+    for step in bar:
+        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+        first = int(torch.randint(0, len(by_length) - size + 1, (1,), generator=generator))
+        batch = train_pairs.batch(by_length[first : first + size])
+        losses = distill_step(models, batch, config, loss_weights, generator, timesteps)
+        optimizer.zero_grad(set_to_none=True)
+        accelerator.backward(losses["loss"])
+        if config.grad_clip > 0:
+            accelerator.clip_grad_norm_(models.parameters(), config.grad_clip)
+        optimizer.step()
+        lr_schedule.step()
+        ema.step(params)
+        if step % config.log_every == 0 or step == steps:
+            row = {k: round(float(v), 5) for k, v in losses.items()}
+            row.update(step=step, seconds=round(time.perf_counter() - train_start, 1))
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+            bar.set_postfix(loss=f"{row['loss']:.4f}")
+        if step % config.save_every == 0 or step == steps:
+            save_checkpoint(checkpoint_dir, models, ema, optimizer, lr_schedule, step)
+    log.close()
+    ema.copy_to(params)
+    train_seconds = time.perf_counter() - train_start
+    after = fidelity(models, heldout, config.eval_steps) if config.holdout else {}
+    info = {
+        "teacher": str(teacher_path),
+        "config": config.to_dict(),
+        "pairs": len(pairs),
+        "pair_seconds": round(pair_seconds, 1),
+        "train_steps": steps,
+        "train_steps_this_session": steps - first_step + 1,
+        "train_seconds": round(train_seconds, 1),
+        "threads": torch.get_num_threads(),
+        "heldout_mse_before": before,
+        "heldout_mse_after": after,
+    }
+    (output / "distill.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return write_student(output / "pipeline", models, info)
