@@ -1,0 +1,164 @@
+"""`motiongen eval ...`: physical metrics of motion files, text-to-motion benchmarks, the evaluator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from motiongen.cli.options import FORCE, QUIET
+
+app = typer.Typer(help="Measure motion quality: physics metrics, text-to-motion benchmarks.", no_args_is_help=True)
+
+JSON_OUT = typer.Option(None, "--json", help="Also write the results to this JSON file.")
+
+
+def _write_json(path: Path, data, force: bool) -> None:
+    import json
+
+    from motiongen.io.atomic import atomic_path
+
+    with atomic_path(path, force) as tmp:
+        tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    typer.echo(f"wrote {path}")
+
+
+def _load_positions(path: Path):
+    """(positions, fps): raw joint files (.npy of shape (T, 22, 3), HumanML3D `new_joints`, 20 fps)
+    are measured as they are, so bone-length drift shows; every other file through `load_motion`."""
+    import numpy as np
+
+    from motiongen.errors import UserError
+    from motiongen.io import load_motion
+
+    if path.suffix.lower() == ".npy" and path.is_file():
+        try:
+            array = np.load(path, allow_pickle=False)
+        except ValueError as exc:
+            raise UserError(f"cannot read {path.name}: {exc}") from exc
+        if array.ndim == 3 and array.shape[1:] == (22, 3):
+            if not np.isfinite(array).all():
+                raise UserError(f"{path.name} contains NaN or infinite values")
+            return array, 20.0
+    motion = load_motion(path)
+    return motion.positions(), motion.fps
+
+
+@app.command()
+def physics(
+    inputs: list[Path] = typer.Argument(..., help="Motion files (.bvh, .npz, .npy joints or vectors, DeepMimic .txt)."),
+    json_out: Path = JSON_OUT,
+    force: bool = FORCE,
+) -> None:
+    """Foot skating, jitter, ground penetration, floating and bone-length drift of motion files."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from motiongen.metrics.physics import average_physics, physics_metrics
+    from motiongen.metrics.report import PHYSICS_COLUMNS, physics_row
+
+    results = {}
+    frames = []
+    for path in inputs:
+        positions, fps = _load_positions(path)
+        results[str(path)] = {**physics_metrics(positions, fps), "frames": len(positions), "fps": fps}
+        frames.append(len(positions))
+    table = Table(title="physical metrics (see docs/benchmarks.md for definitions)")
+    table.add_column("file")
+    for name, _ in PHYSICS_COLUMNS.values():
+        table.add_column(name, justify="right")
+    for name, values in results.items():
+        table.add_row(Path(name).name, *physics_row(values))
+    if len(results) > 1:
+        mean = average_physics(list(results.values()), frames)
+        table.add_row("mean (frame-weighted)", *physics_row(mean), style="bold")
+        results["mean"] = mean
+    Console().print(table)
+    if json_out:
+        _write_json(json_out, results, force)
+
+
+@app.command()
+def t2m(
+    checkpoint: Path = typer.Option(
+        None, "--checkpoint", "-c", help="Text-to-motion checkpoint folder (default: checkpoints/t2m)."
+    ),
+    steps: int = typer.Option(50, "--steps", help="Sampling steps."),
+    sampler: str = typer.Option("ddim", "--sampler", help="ddim, dpm or flow."),
+    guidance: float = typer.Option(2.5, "--guidance", help="Classifier-free guidance scale."),
+    repeats: int = typer.Option(3, "--repeats", help="Repeated runs (mean ± 95% interval)."),
+    samples: int = typer.Option(64, "--samples", help="Evaluation items per run (pools of 32)."),
+    mm_prompts: int = typer.Option(8, "--mm-prompts", help="Prompts for MultiModality (0 skips it)."),
+    mm_samples: int = typer.Option(8, "--mm-samples", help="Samples per MultiModality prompt."),
+    split: str = typer.Option("test", "--split", help="Corpus split for real data and prompts: test, train or all."),
+    evaluator: Path = typer.Option(None, "--evaluator", help="Evaluator folder (default: checkpoints/evaluator)."),
+    seed: int = typer.Option(0, "--seed"),
+    json_out: Path = JSON_OUT,
+    force: bool = FORCE,
+    quiet: bool = QUIET,
+) -> None:
+    """Benchmark a text-to-motion model against real corpus data (HumanML3D protocol + physics + speed)."""
+    from rich.console import Console
+
+    from motiongen.errors import UserError
+    from motiongen.metrics.t2m_benchmark import run_t2m_evaluation
+    from motiongen.paths import CHECKPOINT_DIR
+
+    if split not in ("test", "train", "all"):
+        raise UserError(f"unknown split '{split}' (test, train or all)")
+    if json_out:
+        from motiongen.io.atomic import check_writable
+
+        check_writable(json_out, force)  # fail before the long run, not after
+    result = run_t2m_evaluation(
+        checkpoint or CHECKPOINT_DIR / "t2m", evaluator or CHECKPOINT_DIR / "evaluator", sampler, steps, guidance,
+        repeats, samples, mm_prompts, mm_samples, split, seed=seed, progress=not quiet,
+    )  # fmt: skip
+    Console().print(t2m_table(result))
+    if json_out:
+        _write_json(json_out, result, force)
+
+
+def t2m_table(result: dict):
+    from rich.table import Table
+
+    from motiongen.metrics.report import GENERATION_COLUMNS, PHYSICS_COLUMNS, row
+
+    s, speed = result["settings"], result["speed"]
+    table = Table(
+        title=f"text-to-motion, {s['split']} split: {s['checkpoint']} ({s['sampler']}, {s['steps']} steps, "
+        f"guidance {s['guidance']}), {result['repeats']} runs x {result['items']} items, mean ± 95% interval",
+        caption=f"R@k chance {', '.join(f'{c:.3f}' for c in result['chance'])}; perfect-evaluator ceiling "
+        f"{', '.join(f'{c:.3f}' for c in result['ceiling'])}. Speed (1 clip of {s['seconds']:g} s): "
+        f"{speed['ms_per_clip']:.0f} ms, {speed['motion_seconds_per_second']:.1f} s of motion per s; "
+        f"batched {speed['batched_ms_per_clip']:.0f} ms per clip; peak memory {speed['peak_memory_mb']:.0f} MB",
+    )
+    table.add_column("")
+    for name, _ in list(GENERATION_COLUMNS.values()) + list(PHYSICS_COLUMNS.values()):
+        table.add_column(name, justify="right")
+    columns = {**GENERATION_COLUMNS, **PHYSICS_COLUMNS}
+    table.add_row("real data", *row(result["real"], columns))
+    table.add_row("model", *row(result["model"], columns), style="bold")
+    return table
+
+
+@app.command("train-evaluator")
+def train_evaluator_command(
+    output: Path = typer.Option(None, "--output", "-o", help="Output folder (default: checkpoints/evaluator)."),
+    steps: int = typer.Option(1200, "--steps", help="Training steps."),
+    seed: int = typer.Option(0, "--seed"),
+    force: bool = FORCE,
+    quiet: bool = QUIET,
+) -> None:
+    """Train the contrastive text-motion evaluator on the corpus train split (minutes on a CPU)."""
+    from motiongen.errors import UserError
+    from motiongen.paths import CHECKPOINT_DIR
+    from motiongen.training.train_evaluator import EvaluatorTrainingConfig, train_evaluator
+
+    output = output or CHECKPOINT_DIR / "evaluator"
+    if (output / "config.json").exists() and not force:
+        raise UserError(f"{output} already holds an evaluator; pass --force to replace it")
+    if steps < 1:
+        raise UserError("--steps must be at least 1")
+    train_evaluator(output, EvaluatorTrainingConfig(steps=steps, seed=seed), progress=not quiet, log=typer.echo)
+    typer.echo(f"evaluator saved to {output}")
