@@ -55,14 +55,14 @@ def lift(
         raise UserError(f"--fps must be between 0 and 1000, got {fps}")
     if focal is not None and not focal > 0:
         raise UserError(f"--focal must be positive, got {focal}")
+    size = _parse_size(image_size)
 
     from motiongen.pipelines.lift import DEFAULT_CHECKPOINT, LiftPipeline
 
     pipe = LiftPipeline.from_pretrained(checkpoint or DEFAULT_CHECKPOINT)
-    result = pipe(
-        input, fps=fps, focal=focal, image_size=_parse_size(image_size), progress=not quiet, use_cache=not no_cache
-    )
-    save_motion(result.motion, output, force=force, progress=not quiet)
+    result = pipe(input, fps=fps, focal=focal, image_size=size, progress=not quiet, use_cache=not no_cache)
+    options = {"progress": not quiet} if output.suffix.lower() in (".mp4", ".gif") else {}
+    save_motion(result.motion, output, force=force, **options)
     if not quiet:
         seen = int(result.detected.sum())
         typer.echo(

@@ -9,7 +9,9 @@ read-only) with a signature of the input's files; a re-run with unchanged input 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -20,16 +22,33 @@ DETECTOR = "mediapipe-pose-0.10.21-complexity1"
 CACHE_SUFFIX = ".keypoints.npz"
 
 
+@contextmanager
+def _native_logs_silenced():
+    """MediaPipe's C++ side logs to file descriptor 2 whatever the settings; send that to /dev/null
+    while it runs and give back a stream on the real stderr for the progress bar."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    stream = os.fdopen(os.dup(saved), "w")
+    try:
+        yield stream
+    finally:
+        stream.flush()
+        stream.close()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def detect_mediapipe(frames: Iterable[np.ndarray], total: int | None = None, progress: bool = True):
     """RGB frames -> (points (T, 33, 2) pixels, scores (T, 33)); frames with no person get scores 0."""
-    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import mediapipe as mp
     from tqdm.auto import tqdm
 
     points, scores = [], []
-    with mp.solutions.pose.Pose(model_complexity=1, static_image_mode=False) as pose:
-        for frame in tqdm(frames, total=total, desc="detect", unit="frame", disable=not progress):
+    with _native_logs_silenced() as stderr, mp.solutions.pose.Pose(model_complexity=1, static_image_mode=False) as pose:
+        for frame in tqdm(frames, total=total, desc="detect", unit="frame", disable=not progress, file=stderr):
             height, width = frame.shape[:2]
             result = pose.process(np.ascontiguousarray(frame))
             if result.pose_landmarks is None:
