@@ -17,6 +17,8 @@ same code serves motiongen's own evaluator and the HumanML3D-compatible one.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 
@@ -34,9 +36,11 @@ def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: n
     mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
     cov1, cov2 = np.atleast_2d(cov1), np.atleast_2d(cov2)
     diff = mu1 - mu2
-    covmean = linalg.sqrtm(cov1 @ cov2)
-    if not np.isfinite(covmean).all():
-        # Singular product (fewer samples than dimensions): regularise the diagonal, as usual.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(cov1 @ cov2)
+    if caught or not np.isfinite(covmean).all():
+        # Singular product (e.g. fewer samples than dimensions): regularise the diagonal, as usual.
         offset = np.eye(len(cov1)) * eps
         covmean = linalg.sqrtm((cov1 + offset) @ (cov2 + offset))
     covmean = np.real(covmean)  # tiny imaginary parts are numerical noise

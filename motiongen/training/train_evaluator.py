@@ -119,6 +119,7 @@ def train_evaluator(
     train_seconds = time.time() - start_time
 
     report = {
+        "corpus_train_clips": sorted(c.name for c in train_clips),
         "config": asdict(cfg),
         "train_seconds": round(train_seconds, 1),
         "final_loss": sum(losses[-50:]) / len(losses[-50:]),
