@@ -215,12 +215,12 @@ class ReflowPairs:
 
     @classmethod
     def load(cls, path: str | Path) -> ReflowPairs:
-        from safetensors import safe_open
+        from safetensors import SafetensorError, safe_open
 
         try:
             with safe_open(str(path), framework="pt") as f:
                 meta = f.metadata() or {}
                 tensors = {k: f.get_tensor(k) for k in f.keys()}
             return cls(**tensors, captions=json.loads(meta["captions"]), info=json.loads(meta.get("info", "{}")))
-        except (OSError, KeyError, ValueError, TypeError) as exc:
+        except (OSError, KeyError, ValueError, TypeError, SafetensorError) as exc:
             raise UserError(f"cannot read reflow pairs from {path}: {exc}") from exc

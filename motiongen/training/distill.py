@@ -376,7 +376,7 @@ def distill(
         lr_schedule.step()
         ema.step(params)
         if step % config.log_every == 0 or step == steps:
-            row = {k: round(float(v), 5) for k, v in losses.items()}
+            row = {k: round(float(v.detach()), 5) for k, v in losses.items()}
             row.update(step=step, seconds=round(time.perf_counter() - train_start, 1))
             log.write(json.dumps(row) + "\n")
             log.flush()
