@@ -73,7 +73,9 @@ def hold(motion: Motion, before: int, after: int) -> Motion:
     return Motion(motion.quats[idx], motion.root[idx], motion.fps, dict(motion.meta))
 
 
-_SUBJECT = re.compile(r"^(a|the|this|that|one)\s+(person|man|woman|figure|character|dancer|runner|human)\s+|^someone\s+", re.I)
+_SUBJECT = re.compile(
+    r"^(a|the|this|that|one)\s+(person|man|woman|figure|character|dancer|runner|human)\s+|^someone\s+", re.I
+)
 
 
 def compose_captions(first: str, second: str, joiner: str = ", then ") -> str:

@@ -82,6 +82,8 @@ class WindowPool:
                 self.windows.append(window)
                 bar.update(1)
         bar.close()
+        # Batches take windows of similar length, so little compute goes into padding.
+        self.by_length = sorted(range(len(self.windows)), key=lambda i: len(self.windows[i].features))
 
     # -- building windows -------------------------------------------------------------------
     def _fit(self, piece: Piece, low: int, high: int) -> Motion:
@@ -127,15 +129,19 @@ class WindowPool:
         return len(self.windows)
 
     def batch(self, size: int, generator: torch.Generator | None = None):
-        """(features [B, T, 206] zero-padded, lengths [B], captions) with T the longest window."""
-        idx = torch.randint(0, len(self.windows), (size,), generator=generator).tolist()
+        """(features [B, T, 206] zero-padded, lengths [B], captions) with T the longest window.
+        The windows are neighbours in length order (the pool was drawn at random, so neighbours
+        in length are unrelated in content)."""
+        size = min(size, len(self.windows))
+        start = int(torch.randint(0, len(self.windows) - size + 1, (1,), generator=generator))
+        idx = self.by_length[start : start + size]
         windows = [self.windows[i] for i in idx]
         lengths = torch.tensor([len(w.features) for w in windows])
         out = torch.zeros(size, int(lengths.max()), windows[0].features.shape[-1])
         for i, w in enumerate(windows):
             out[i, : len(w.features)] = w.features
         picks = torch.randint(0, 1 << 30, (size,), generator=generator).tolist()
-        captions = [w.captions[p % len(w.captions)] for w, p in zip(windows, picks)]
+        captions = [w.captions[p % len(w.captions)] for w, p in zip(windows, picks, strict=True)]
         return out, lengths, captions
 
 

@@ -1,0 +1,127 @@
+"""Text-to-motion commands: generate, train."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from motiongen.cli.options import FORCE, QUIET
+
+VIDEO_SUFFIXES = {".mp4", ".gif"}
+
+
+def _read_prompts(prompt: str | None, prompts_file: Path | None) -> list[str]:
+    from motiongen.errors import UserError
+
+    if prompt is not None and prompts_file is not None:
+        raise UserError("give either a PROMPT or --prompts FILE, not both")
+    if prompts_file is not None:
+        if not prompts_file.is_file():
+            raise UserError(f"prompts file not found: {prompts_file}")
+        lines = [line.strip() for line in prompts_file.read_text(encoding="utf-8").splitlines()]
+        prompts = [line for line in lines if line and not line.startswith("#")]
+        if not prompts:
+            raise UserError(f"{prompts_file} holds no prompts (one per line)")
+        return prompts
+    if prompt is None or not prompt.strip():
+        raise UserError('the prompt is empty; describe the motion, e.g. motiongen generate "a person walks forward"')
+    return [prompt.strip()]
+
+
+def _output_paths(output: Path, count: int) -> list[Path]:
+    """One path per motion: the given one, or numbered ones (walk_01.mp4, ...) for several."""
+    if count == 1:
+        return [output]
+    width = max(2, len(str(count)))
+    return [output.with_name(f"{output.stem}_{i + 1:0{width}d}{output.suffix}") for i in range(count)]
+
+
+def generate(
+    prompt: str = typer.Argument(None, help='What the person does, e.g. "a person walks forward, then jumps".'),
+    output: Path = typer.Option(
+        Path("out/motion.mp4"),
+        "--output",
+        "-o",
+        help="Output file (.bvh .npz .npy .mp4 .gif); a video also gets a .bvh next to it.",
+    ),
+    seconds: float = typer.Option(4.0, "--seconds", "-s", help="Length of the clip (up to 60 s)."),
+    steps: int = typer.Option(50, "--steps", help="Sampling steps."),
+    guidance: float = typer.Option(2.5, "--guidance", "-g", help="Classifier-free guidance scale (1 = none)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same motion."),
+    num_samples: int = typer.Option(1, "--num-samples", "-n", help="Motions per prompt (seeds seed, seed+1, ...)."),
+    sampler: str = typer.Option(
+        "ddim",
+        "--sampler",
+        help="ddim, dpm (DPM-Solver++, good at 10-20 steps) or flow (distilled student, 1-4 steps).",
+    ),
+    prompts_file: Path = typer.Option(None, "--prompts", help="Text file with one prompt per line (numbered outputs)."),
+    checkpoint: Path = typer.Option(
+        None, "--checkpoint", help="Pipeline folder (default: the shipped checkpoints/t2m)."
+    ),
+    force: bool = FORCE,
+    quiet: bool = QUIET,
+) -> None:
+    """Generate motion from text."""
+    from motiongen.errors import UserError
+
+    prompts = _read_prompts(prompt, prompts_file)
+    if num_samples < 1 or num_samples > 100:
+        raise UserError(f"--num-samples must be between 1 and 100, got {num_samples}")
+    if sampler not in ("ddim", "dpm", "flow"):
+        raise UserError(f"--sampler must be ddim, dpm or flow, got '{sampler}'")
+    from motiongen.pipelines.text2motion import frames_for
+
+    frames_for(seconds, 20.0)  # reject absurd lengths before loading anything
+    jobs = [(p, seed + k) for p in prompts for k in range(num_samples)]
+    paths = _output_paths(output, len(jobs))
+    extra = [p.with_suffix(".bvh") for p in paths if p.suffix.lower() in VIDEO_SUFFIXES]
+    if not force:
+        for p in paths + extra:
+            if p.exists():
+                raise UserError(f"{p} exists; pass --force to overwrite it")
+
+    from motiongen.io import save_motion
+    from motiongen.pipelines.text2motion import TextToMotionPipeline, default_checkpoint
+    from motiongen.sampling.flow import default_student_checkpoint
+
+    pipe = TextToMotionPipeline.from_pretrained(
+        checkpoint or (default_student_checkpoint() if sampler == "flow" else default_checkpoint())
+    )
+    for (text, job_seed), path in zip(jobs, paths, strict=True):
+        motion = pipe(
+            [text],
+            seconds=seconds,
+            num_inference_steps=steps,
+            guidance_scale=guidance,
+            seed=job_seed,
+            sampler=sampler,
+            progress=not quiet,
+        )[0]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_motion(motion, path, force=force, progress=not quiet)
+        typer.echo(f"wrote {path}  ({text!r}, seed {job_seed})")
+        if path.suffix.lower() in VIDEO_SUFFIXES:  # a video is for looking; the BVH is for using
+            save_motion(motion, path.with_suffix(".bvh"), force=force)
+            typer.echo(f"wrote {path.with_suffix('.bvh')}")
+
+
+def train(
+    config: Path = typer.Option(Path("configs/t2m.yaml"), "--config", "-c", help="Training config (YAML or JSON)."),
+    output: Path = typer.Option(Path("runs/t2m"), "--output", "-o", help="Run folder (log, checkpoints, pipeline/)."),
+    max_steps: int = typer.Option(None, "--max-steps", help="Override the config's number of steps."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the run folder's last checkpoint."),
+    quiet: bool = QUIET,
+) -> None:
+    """Train a text-to-motion model on the built-in corpus."""
+    from motiongen.training.config import TrainConfig
+    from motiongen.training.trainer import train as run_training
+
+    cfg = TrainConfig.load(config)
+    folder = run_training(cfg, output, resume=resume, max_steps=max_steps, progress=not quiet)
+    typer.echo(f'wrote {folder}  (use it with: motiongen generate --checkpoint {folder} "...")')
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(generate)
+    app.command()(train)

