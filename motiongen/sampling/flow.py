@@ -224,3 +224,12 @@ class ReflowPairs:
             return cls(**tensors, captions=json.loads(meta["captions"]), info=json.loads(meta.get("info", "{}")))
         except (OSError, KeyError, ValueError, TypeError, SafetensorError) as exc:
             raise UserError(f"cannot read reflow pairs from {path}: {exc}") from exc
+
+
+def default_student_checkpoint() -> Path:
+    """The shipped flow student, used by `--sampler flow` when no checkpoint is given."""
+    import os
+
+    from motiongen.paths import CHECKPOINT_DIR
+
+    return Path(os.environ.get("MOTIONGEN_T2M_FLOW_CHECKPOINT", CHECKPOINT_DIR / "t2m-flow"))
