@@ -75,18 +75,20 @@ def test_lifter_shapes_and_sliding_windows():
 
     torch.manual_seed(0)
     model = TemporalLifter(window=9, width=16, depth=1, heads=2)
-    out = model(torch.zeros(2, 9, 18, 3))
+    out, contacts = model(torch.zeros(2, 9, 18, 3))
     assert out.shape == (2, 9, 22, 3) and (out[:, :, 0] == 0).all()
+    assert contacts.shape == (2, 9, 4)
     rng = np.random.default_rng(0)
     for frames in (1, 5, 37):  # shorter than, and several times the window
         kp = rng.uniform(0, 300, (frames, 18, 2)).astype(np.float32)
-        pose = lift_sequence(model, kp, np.ones((frames, 18), np.float32))
+        pose, contacts = lift_sequence(model, kp, np.ones((frames, 18), np.float32))
         assert pose.shape == (frames, 22, 3) and np.isfinite(pose).all()
+        assert contacts.shape == (frames, 4) and ((contacts >= 0) & (contacts <= 1)).all()
     # each window is lifted on its own: a frame far away cannot change an early one
     kp = rng.uniform(0, 300, (40, 18, 2)).astype(np.float32)
-    a = lift_sequence(model, kp, np.ones((40, 18), np.float32))
+    a, _ = lift_sequence(model, kp, np.ones((40, 18), np.float32))
     kp[-1] += 50
-    b = lift_sequence(model, kp, np.ones((40, 18), np.float32))
+    b, _ = lift_sequence(model, kp, np.ones((40, 18), np.float32))
     np.testing.assert_array_equal(a[:10], b[:10])
     assert not np.array_equal(a[-1], b[-1])
 

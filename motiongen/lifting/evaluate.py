@@ -113,11 +113,51 @@ def evaluate_lifter(model, sequences: list[Sequence]) -> dict[str, float]:
     """Mean MPJPE and PA-MPJPE in millimetres over all frames of all sequences."""
     errors, pa_errors = [], []
     for seq in sequences:
-        pred = lift_sequence(model, seq.keypoints, seq.confidence)
+        pred, _ = lift_sequence(model, seq.keypoints, seq.confidence)
         errors.append(mpjpe(pred, seq.target))
         pa_errors.append(pa_mpjpe(pred, seq.target))
     return {
         "mpjpe_mm": 1000 * float(np.concatenate(errors).mean()),
         "pa_mpjpe_mm": 1000 * float(np.concatenate(pa_errors).mean()),
         "frames": int(sum(len(e) for e in errors)),
+    }
+
+
+def align_trajectory(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Turn (about the vertical) and shift a whole predicted world track (T, J, 3) onto the target:
+    a monocular camera cannot know where the floor's origin is or which way is north."""
+    a = pred[:, 0, [0, 2]] - pred[:, 0, [0, 2]].mean(0)
+    b = target[:, 0, [0, 2]] - target[:, 0, [0, 2]].mean(0)
+    u, _, vt = np.linalg.svd(a.T @ b)
+    d = np.sign(np.linalg.det(u @ vt))
+    rot = u @ np.diag([1.0, d]) @ vt  # row-vector rotation: a @ rot ~ b
+    out = pred.copy()
+    out[..., [0, 2]] = (pred[..., [0, 2]] - pred[:, :1, [0, 2]].mean(0)) @ rot + target[:, :1, [0, 2]].mean(0)
+    return out
+
+
+def evaluate_world(model, sequences: list[Sequence], fps: float = 20.0) -> dict[str, float]:
+    """World placement of lifted tracks (for static cameras): root trajectory error (mm, after a
+    turn and shift of the whole track), foot skating, jitter; ground truth's skating and jitter beside."""
+    from motiongen.lifting.world import to_world
+    from motiongen.metrics.physics import foot_skating_ratio, jitter
+
+    root_err, skate, jit, skate_gt, jit_gt = [], [], [], [], []
+    for seq in sequences:
+        relative, contacts = lift_sequence(model, seq.keypoints, seq.confidence)
+        motion, _ = to_world(
+            relative, seq.keypoints, seq.confidence, seq.focal, seq.center, fps, contact_probabilities=contacts
+        )
+        pos = align_trajectory(motion.positions(), seq.world_joints)
+        root_err.append(np.linalg.norm(pos[:, 0] - seq.world_joints[:, 0], axis=-1).mean())
+        skate.append(foot_skating_ratio(pos, fps))
+        jit.append(jitter(pos, fps))
+        skate_gt.append(foot_skating_ratio(seq.world_joints, fps))
+        jit_gt.append(jitter(seq.world_joints, fps))
+    return {
+        "root_error_mm": 1000 * float(np.mean(root_err)),
+        "skating_ratio": float(np.mean(skate)),
+        "jitter": float(np.mean(jit)),
+        "skating_ratio_real": float(np.mean(skate_gt)),
+        "jitter_real": float(np.mean(jit_gt)),
     }

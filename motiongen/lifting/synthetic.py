@@ -13,7 +13,9 @@ import torch
 
 from motiongen.lifting.cameras import CameraRanges, NoiseModel, corrupt_keypoints, project, sample_cameras, to_camera
 from motiongen.lifting.keypoints import LIFT_MIRROR, lift_joints_from_smpl, normalize_keypoints
+from motiongen.motion.contacts import foot_contacts
 from motiongen.motion.kinematics import forward_kinematics
+from motiongen.motion.motion import DEFAULT_FPS
 from motiongen.motion.skeleton import MIRROR_INDEX
 
 SMPL_HEAD = 15
@@ -41,6 +43,7 @@ class Track:
 class Batch:
     inputs: np.ndarray  # (B, T, 18, 3) normalised 2D keypoints + confidence
     target: np.ndarray  # (B, T, 22, 3) camera-space joints relative to the pelvis, metres
+    contacts: np.ndarray  # (B, T, 4) foot contacts (0/1) of the world motion
     keypoints: np.ndarray  # (B, T, 18, 2) noisy pixels
     confidence: np.ndarray  # (B, T, 18)
     camera_joints: np.ndarray  # (B, T, 22, 3) absolute camera-space joints
@@ -83,8 +86,9 @@ def make_batch(
     rng: np.random.Generator,
     ranges: CameraRanges | None = None,
     noise: NoiseModel | None = None,
+    fps: float = DEFAULT_FPS,
 ) -> Batch:
-    """World joints (B, T, 22, 3) + head rotations -> one synthetic detector output per window."""
+    """World joints (B, T, 22, 3) on the floor + head rotations -> one synthetic detector output per window."""
     cams = sample_cameras(positions[:, :, 0], rng, ranges)
     points3d = lift_joints_from_smpl(positions, head_rotation)
     cam_lift = to_camera(points3d, cams)
@@ -94,6 +98,7 @@ def make_batch(
     return Batch(
         inputs=normalize_keypoints(keypoints, conf),
         target=(cam_smpl - cam_smpl[:, :, :1]).astype(np.float32),
+        contacts=foot_contacts(torch.from_numpy(positions.astype(np.float32)), fps).numpy(),
         keypoints=keypoints,
         confidence=conf,
         camera_joints=cam_smpl.astype(np.float32),

@@ -30,9 +30,9 @@ LEGS = (  # hip, knee, ankle, toe
     (JOINT_INDEX["left_hip"], JOINT_INDEX["left_knee"], JOINT_INDEX["left_ankle"], JOINT_INDEX["left_foot"]),
     (JOINT_INDEX["right_hip"], JOINT_INDEX["right_knee"], JOINT_INDEX["right_ankle"], JOINT_INDEX["right_foot"]),
 )
-FEET = tuple(j for leg in LEGS for j in leg[2:])  # left ankle, left toes, right ankle, right toes
-assert FEET == FOOT_JOINTS  # the order foot_contacts uses
-SOLE_TO_TOE = float(rest_positions()[JOINT_INDEX["left_foot"], 1])  # the toe joint's height standing
+FEET = FOOT_JOINTS  # left ankle, left toes, right ankle, right toes: the order of foot_contacts
+# Height of each foot joint above the floor when standing at rest (toes 2 cm, ankles 7 cm).
+FOOT_REST_HEIGHT = rest_positions()[list(FEET), 1]
 
 
 @dataclass
@@ -75,18 +75,28 @@ def _savgol(x: np.ndarray, seconds: float, fps: float, order: int = 2) -> np.nda
     return savgol_filter(x, window, order, axis=0, mode="interp")
 
 
-def estimate_up(joints: np.ndarray, level_camera: bool = True) -> np.ndarray:
-    """Up direction (3,) in camera coordinates from camera-space joints (T, 22, 3)."""
+def ground_points(joints: np.ndarray, up: np.ndarray, contacts: np.ndarray | None = None) -> np.ndarray:
+    """Points on the floor (N, 3): under each foot joint in contact (T, 4), or, without contact
+    estimates, under the lowest foot joint of every frame."""
+    feet = joints[:, list(FEET)]  # (T, 4, 3)
+    under = feet - up * FOOT_REST_HEIGHT[:, None]  # each joint's height above the sole
+    if contacts is not None and contacts.sum() >= 3:
+        return under[contacts.astype(bool)]
+    lowest = (under @ up).argmin(1)
+    return under[np.arange(len(joints)), lowest]
+
+
+def estimate_up(joints: np.ndarray, level_camera: bool = True, contacts: np.ndarray | None = None) -> np.ndarray:
+    """Up direction (3,) in camera coordinates from camera-space joints (T, 22, 3) (and contacts)."""
     axis = joints[:, NECK] - joints[:, list(ANKLES)].mean(1)
     up = axis.mean(0)
     up /= np.linalg.norm(up)
-    if len(joints) >= 10:
-        # Where the person moves about, the lowest foot joints trace the floor: a plane if they
-        # cover an area, a line if the person walks straight (then up is square to that line).
-        heights = joints[:, list(FEET)] @ up
-        lowest = joints[np.arange(len(joints)), np.asarray(FEET)[heights.argmin(1)]]
-        _, s, vt = np.linalg.svd(lowest - lowest.mean(0), full_matrices=False)
-        spread = s / np.sqrt(len(lowest))
+    floor = ground_points(joints, up, contacts)
+    if len(floor) >= 10:
+        # Where the person moves about, the feet on the floor trace it: a plane if they cover an
+        # area, a line if the person walks straight (then up is square to that line).
+        _, s, vt = np.linalg.svd(floor - floor.mean(0), full_matrices=False)
+        spread = s / np.sqrt(len(floor))
         normal = vt[2] * np.sign(vt[2] @ up)
         if spread[1] > 0.25 and normal @ up > np.cos(np.radians(25)):
             up = normal
@@ -133,9 +143,13 @@ def _two_bone(hip, knee, target, l1, l2):
     return hip + dn * along + pole * side, hip + dn * dist
 
 
-def contacts_of(positions: np.ndarray, fps: float) -> np.ndarray:
-    """Ground contact (T, 4) of left ankle, left toes, right ankle, right toes; flickers removed."""
-    contact = foot_contacts(torch.as_tensor(positions, dtype=torch.float32), fps).numpy() > 0.5
+def contacts_of(positions: np.ndarray, fps: float, probabilities: np.ndarray | None = None) -> np.ndarray:
+    """Ground contact (T, 4) of left ankle, left toes, right ankle, right toes, flickers removed:
+    from the lifter's contact probabilities when given, else from height and speed."""
+    if probabilities is not None:
+        contact = np.asarray(probabilities) > 0.5
+    else:
+        contact = foot_contacts(torch.as_tensor(positions, dtype=torch.float32), fps).numpy() > 0.5
     for k in range(contact.shape[1]):  # drop contacts and gaps shorter than 3 frames
         for a, b in _segments(~contact[:, k]):
             if b - a < 3 and a > 0 and b < len(contact):
@@ -152,10 +166,11 @@ def _blend(mask: np.ndarray, frames: int = 2) -> np.ndarray:
     return np.convolve(np.pad(mask.astype(float), frames, mode="edge"), np.ones(width) / width, mode="valid")
 
 
-def pin_feet(positions: np.ndarray, fps: float) -> np.ndarray:
-    """Remove foot sliding: feet on the floor stay where they landed (positions (T, 22, 3), floor y = 0)."""
+def pin_feet(positions: np.ndarray, fps: float, contact: np.ndarray | None = None) -> np.ndarray:
+    """Remove foot sliding: feet on the floor stay where they landed (positions (T, 22, 3), floor
+    y = 0; `contact` (T, 4) bool in FEET order, estimated from the motion if not given)."""
     pos = positions.copy()
-    contact = contacts_of(pos, fps)  # (T, 4) in FEET order
+    contact = contacts_of(pos, fps) if contact is None else contact
     # 1. Shift the whole body so that feet on the floor keep still (a better root trajectory): the
     #    correction accumulates the mean frame-to-frame slide of the foot joints that stay down.
     stance = contact[1:] & contact[:-1]
@@ -196,13 +211,15 @@ def pin_feet(positions: np.ndarray, fps: float) -> np.ndarray:
     return pos
 
 
-def floor_height(positions: np.ndarray) -> float:
-    """Height of the floor under a track: a low percentile of the lowest foot joint per frame
-    (robust to a few frames that sink through it), less the height of the toe joint above the
-    sole at rest."""
-    lowest = positions[:, list(FEET), 1].min(1)
-    low = float(np.percentile(lowest, 10)) if len(lowest) > 1 else float(lowest[0])
-    return low - SOLE_TO_TOE
+def floor_height(positions: np.ndarray, contact: np.ndarray | None = None) -> float:
+    """Height of the floor under a world track (T, 22, 3): the median sole height under the foot
+    joints in contact, or without contacts a low percentile of the lowest sole per frame (robust to
+    a few frames that sink through it)."""
+    soles = positions[:, list(FEET), 1] - FOOT_REST_HEIGHT  # (T, 4)
+    if contact is not None and contact.sum() >= 3:
+        return float(np.median(soles[contact]))
+    lowest = soles.min(1)
+    return float(np.percentile(lowest, 10)) if len(lowest) > 1 else float(lowest[0])
 
 
 def to_world(
@@ -213,9 +230,12 @@ def to_world(
     center: np.ndarray,
     fps: float,
     options: WorldOptions | None = None,
+    contact_probabilities: np.ndarray | None = None,
 ) -> tuple[Motion, dict]:
-    """Lifted pelvis-relative camera-space joints (T, 22, 3) + their 2D track -> (Motion, camera info)."""
+    """Lifted pelvis-relative camera-space joints (T, 22, 3) + their 2D track (+ the lifter's foot
+    contact probabilities (T, 4)) -> (Motion, camera info)."""
     o = options or WorldOptions()
+    contact = None if contact_probabilities is None else contacts_of(None, fps, contact_probabilities)
     translation = solve_translation(relative, keypoints, confidence, focal, center)
     # The pelvis's place in the image is well known; its depth (read from the body's size in the
     # image) is noisy, so it is smoothed over a longer window.
@@ -224,15 +244,15 @@ def to_world(
     translation = np.concatenate([image_xy * depth[:, None], depth[:, None]], 1)
     cam = relative + translation[:, None]
 
-    up = estimate_up(cam, o.level_camera)
+    up = estimate_up(cam, o.level_camera, contact)
     rot = camera_to_world_rotation(up)
     world = cam @ rot.T
     world = _savgol(world, o.smooth_window, fps)
     world = Motion.from_positions(world, fps).positions()  # our bone lengths
-    floor = floor_height(world)
+    floor = floor_height(world, contact)
     world[..., 1] -= floor
     if o.pin_feet and len(world) > 3:
-        world = pin_feet(world, fps)
+        world = pin_feet(world, fps, contact)
     motion = Motion.from_positions(world, fps)
     pitch = float(np.degrees(np.arcsin(np.clip(-rot[1, 2], -1, 1))))  # camera tilt, + = looking down
     info = {"camera_height": float(-floor), "camera_pitch_deg": pitch, "camera_to_world": rot.tolist()}

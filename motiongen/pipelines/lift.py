@@ -129,10 +129,10 @@ class LiftPipeline(DiffusionPipeline):
 
         began = time.perf_counter()
         points20, conf20 = resample_track(points, conf, keypoints.fps, DEFAULT_FPS)
-        relative = lift_sequence(self.lifter, points20, conf20)
+        relative, contacts = lift_sequence(self.lifter, points20, conf20)
         timing["lift"] = time.perf_counter() - began
         began = time.perf_counter()
-        motion, camera = to_world(relative, points20, conf20, focal, center, DEFAULT_FPS, world)
+        motion, camera = to_world(relative, points20, conf20, focal, center, DEFAULT_FPS, world, contacts)
         timing["world"] = time.perf_counter() - began
         motion.meta = {"source": path.name, "lifted_from": kind, "camera": camera}
         return LiftResult(motion, keypoints, points, conf, detected, source, size, focal, camera, timing)

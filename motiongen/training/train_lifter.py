@@ -4,8 +4,8 @@
     python -m motiongen.training.train_lifter --which per_frame --out runs/lifter/per_frame
 
 Every step draws fresh windows, cameras and detector noise (lifting/synthetic.py), so the model
-never sees the same 2D input twice. Loss: MPJPE on pelvis-relative camera-space joints plus the
-same on frame-to-frame velocities. Weights are saved as safetensors every `save_every` steps
+never sees the same 2D input twice. Loss: MPJPE on pelvis-relative camera-space joints, the same
+on frame-to-frame velocities, and cross-entropy on foot contacts. Weights are saved as safetensors every `save_every` steps
 together with the optimiser state, so an interrupted run resumes where it stopped.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,10 +41,12 @@ def corpus_tracks(split: str, loop_frames: int) -> list[Track]:
     return tracks
 
 
-def mpjpe_loss(pred: torch.Tensor, target: torch.Tensor, velocity_weight: float) -> tuple[torch.Tensor, dict]:
+def lifter_loss(pred, target, contact_logits, contacts, velocity_weight: float, contact_weight: float):
+    """MPJPE + velocity error (metres) + foot-contact cross-entropy."""
     position = (pred - target).norm(dim=-1).mean()
-    loss = position
-    logs = {"mpjpe_mm": 1000 * position.item()}
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(contact_logits, contacts)
+    loss = position + contact_weight * bce
+    logs = {"mpjpe_mm": 1000 * position.item(), "contact_bce": bce.item()}
     if velocity_weight > 0 and pred.shape[1] > 1:
         velocity = ((pred[:, 1:] - pred[:, :-1]) - (target[:, 1:] - target[:, :-1])).norm(dim=-1).mean()
         loss = loss + velocity_weight * velocity
@@ -84,8 +87,16 @@ def save_checkpoint(out: Path, model, optimizer, step: int, history: list) -> No
     (out / "state.json").write_text(json.dumps({"step": step, "optimizer": scalars, "history": history}))
 
 
-def train(which: str, out: Path, steps: int | None = None, progress: bool = True, threads: int | None = None) -> Path:
-    config = yaml.safe_load(CONFIG.read_text())
+def train(
+    which: str,
+    out: Path,
+    steps: int | None = None,
+    progress: bool = True,
+    threads: int | None = None,
+    config: dict | None = None,
+) -> Path:
+    """Train (or resume) model `which` of the config (configs/lifter.yaml unless given) into `out`."""
+    config = config or yaml.safe_load(CONFIG.read_text())
     run = config[which]
     steps = steps or run["steps"]
     if threads:
@@ -111,8 +122,10 @@ def train(which: str, out: Path, steps: int | None = None, progress: bool = True
         _load_optimizer_state(optimizer, load_file(out / "optimizer.safetensors"), state["optimizer"])
         schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
         start, history = state["step"], state["history"]
-        for _ in range(start):
-            schedule.step()
+        with warnings.catch_warnings():  # fast-forward the schedule; the optimiser already took these steps
+            warnings.simplefilter("ignore", UserWarning)
+            for _ in range(start):
+                schedule.step()
 
     # One random stream per step: a resumed run draws the same data as an uninterrupted one.
     model.train()
@@ -121,10 +134,18 @@ def train(which: str, out: Path, steps: int | None = None, progress: bool = True
     bar = tqdm(range(start, steps), desc=f"train {which}", disable=not progress, initial=start, total=steps)
     for step in bar:
         rng = np.random.default_rng([config["seed"], step])
+        torch.manual_seed(config["seed"] * 1_000_003 + step)  # dropout, likewise
         positions, heads = sample_windows(tracks, run["batch_size"], window, rng, config["speed"], config["mirror"])
         batch = make_batch(positions, heads, rng)
-        pred = model(torch.from_numpy(batch.inputs))
-        loss, logs = mpjpe_loss(pred, torch.from_numpy(batch.target), run["velocity_weight"])
+        pred, contact_logits = model(torch.from_numpy(batch.inputs))
+        loss, logs = lifter_loss(
+            pred,
+            torch.from_numpy(batch.target),
+            contact_logits,
+            torch.from_numpy(batch.contacts),
+            run["velocity_weight"],
+            run["contact_weight"],
+        )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -141,7 +162,7 @@ def train(which: str, out: Path, steps: int | None = None, progress: bool = True
             bar.set_postfix(mpjpe=entry["mpjpe_mm"])
             if not progress:
                 print(json.dumps(entry), flush=True)
-        if (step + 1) % 500 == 0 or step + 1 == steps:
+        if (step + 1) % run.get("save_every", 500) == 0 or step + 1 == steps:
             save_checkpoint(out, model, optimizer, step + 1, history)
     return out / "model"
 
