@@ -120,25 +120,25 @@ def t2m(
 
 
 def t2m_table(result: dict):
+    """Metrics as rows, real data and model as columns (fits a terminal)."""
     from rich.table import Table
 
-    from motiongen.metrics.report import GENERATION_COLUMNS, PHYSICS_COLUMNS, row
+    from motiongen.metrics.report import GENERATION_COLUMNS, PHYSICS_COLUMNS, cell
 
     s, speed = result["settings"], result["speed"]
     table = Table(
         title=f"text-to-motion, {s['split']} split: {s['checkpoint']} ({s['sampler']}, {s['steps']} steps, "
-        f"guidance {s['guidance']}), {result['repeats']} runs x {result['items']} items, mean ± 95% interval",
-        caption=f"R@k chance {', '.join(f'{c:.3f}' for c in result['chance'])}; perfect-evaluator ceiling "
-        f"{', '.join(f'{c:.3f}' for c in result['ceiling'])}. Speed (1 clip of {s['seconds']:g} s): "
-        f"{speed['ms_per_clip']:.0f} ms, {speed['motion_seconds_per_second']:.1f} s of motion per s; "
-        f"batched {speed['batched_ms_per_clip']:.0f} ms per clip; peak memory {speed['peak_memory_mb']:.0f} MB",
+        f"guidance {s['guidance']:g}); {result['repeats']} runs x {result['items']} items; mean ± 95% interval",
+        caption=f"R@k chance {', '.join(f'{c:.3f}' for c in result['chance'])}; a perfect evaluator reaches "
+        f"{', '.join(f'{c:.3f}' for c in result['ceiling'])} on these pools.\n"
+        f"Speed, one {s['seconds']:g}-s clip: {speed['ms_per_clip']:.0f} ms "
+        f"({speed['motion_seconds_per_second']:.1f} s of motion per s); batched: {speed['batched_ms_per_clip']:.0f} ms "
+        f"per clip; peak memory {speed['peak_memory_mb']:.0f} MB.",
     )
-    table.add_column("")
-    for name, _ in list(GENERATION_COLUMNS.values()) + list(PHYSICS_COLUMNS.values()):
-        table.add_column(name, justify="right")
-    columns = {**GENERATION_COLUMNS, **PHYSICS_COLUMNS}
-    table.add_row("real data", *row(result["real"], columns))
-    table.add_row("model", *row(result["model"], columns), style="bold")
+    for name in ("metric", "real data", "model"):
+        table.add_column(name, justify="left" if name == "metric" else "right")
+    for key, (name, digits) in {**GENERATION_COLUMNS, **PHYSICS_COLUMNS}.items():
+        table.add_row(name, cell(result["real"], key, digits), cell(result["model"], key, digits))
     return table
 
 

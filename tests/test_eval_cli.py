@@ -81,3 +81,43 @@ def test_t2m_rejects_bad_options_before_any_work(tmp_path):
     (tmp_path / "taken.json").write_text("{}")
     taken = runner.invoke(app, ["eval", "t2m", "--json", str(tmp_path / "taken.json")])
     assert isinstance(taken.exception, UserError) and "--force" in str(taken.exception)
+
+
+@pytest.fixture(scope="module")
+def tiny_pipeline(tmp_path_factory) -> Path:
+    """An untrained, tiny text-to-motion pipeline saved like a shipped checkpoint."""
+    import torch
+    from diffusers import DDIMScheduler
+
+    from motiongen.pipelines.text2motion import TextToMotionPipeline
+    from motiongen.sampling.diffusion import training_scheduler
+    from motiongen.training.config import TrainConfig
+    from motiongen.training.trainer import build_models
+
+    torch.manual_seed(0)
+    models = build_models(TrainConfig(width=16, layers=1, heads=2, max_frames=80, min_frames=10))
+    pipe = TextToMotionPipeline(
+        denoiser=models["denoiser"].eval(),
+        text_conditioner=models["text"].eval(),
+        scheduler=DDIMScheduler.from_config(training_scheduler().config),
+    )
+    path = tmp_path_factory.mktemp("t2m") / "tiny"
+    pipe.save_pretrained(str(path))
+    return path
+
+
+def test_t2m_end_to_end_writes_both_rows_and_speed(tiny_pipeline, tmp_path):
+    out = tmp_path / "t2m.json"
+    args = ["eval", "t2m", "--checkpoint", str(tiny_pipeline), "--steps", "1", "--repeats", "1", "--samples", "32"]
+    result = CliRunner().invoke(app, [*args, "--mm-prompts", "2", "--mm-samples", "2", "--json", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "real data" in result.output and "R@1" in result.output
+    data = json.loads(out.read_text())
+    assert set(data["real"]) >= {"fid", "top1", "top3", "mm_dist", "diversity", "skating_ratio", "jitter"}
+    assert "multimodality" in data["model"] and "multimodality" not in data["real"]
+    copies = 32 / len(data["clips"])  # windows of each test clip per pool of 32
+    if copies.is_integer():
+        assert data["ceiling"] == pytest.approx([min(k, copies) / copies for k in (1, 2, 3)])
+    assert data["speed"]["ms_per_clip"] > 0 and data["speed"]["peak_memory_mb"] > 100
+    # The untrained model is far from real motion; real windows are close to other real windows.
+    assert data["model"]["fid"]["mean"] > data["real"]["fid"]["mean"]

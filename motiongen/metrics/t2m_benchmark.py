@@ -70,6 +70,10 @@ def run_t2m_evaluation(
 
     from motiongen.pipelines.text2motion import TextToMotionPipeline
 
+    if not progress:
+        from diffusers.utils import logging as diffusers_logging
+
+        diffusers_logging.disable_progress_bar()
     memory_before = peak_memory_mb()
     pipe = TextToMotionPipeline.from_pretrained(checkpoint)
     latency = time_generation(pipe, clips[0].captions[0], seconds, steps, guidance, sampler)
