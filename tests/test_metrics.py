@@ -164,3 +164,16 @@ def test_bone_drift_detects_stretching_joint_files():
     wrist = JOINT_INDEX["left_wrist"]
     pos[::2, wrist, 0] += 0.1  # the forearm alternates between 25 and 35 cm
     assert P.bone_length_drift(pos) == pytest.approx(0.05 / 21, rel=1e-6)
+
+
+def test_a_single_fast_frame_is_not_skating_but_a_sustained_slide_is():
+    # One 10 cm jump of the body in one frame pair: 2 m/s at that pair, 0.4 m/s on the 5-pair average.
+    m = Motion.rest(20).on_ground()
+    m.root[10:, 0] += 0.1
+    assert P.motion_physics(m)["skating_ratio"] == 0.0
+    # The same per-frame speed sustained over three pairs: the middle one averages 1.2 m/s.
+    m = Motion.rest(20).on_ground()
+    m.root[10:, 0] += 0.1
+    m.root[11:, 0] += 0.1
+    m.root[12:, 0] += 0.1
+    assert P.motion_physics(m)["skating_ratio"] == pytest.approx(3 / 19)

@@ -3,12 +3,13 @@
 All functions take joint positions `(T, 22, 3)` in metres (Y up, floor at y = 0) and the frame rate,
 so they work on any `Motion` (via `.positions()`) and on raw joint files alike. Definitions:
 
-- **foot-skating ratio** (HumanML3D-style, as used by GMD / OmniControl): over consecutive frame
-  pairs (t, t+1), a foot joint (left/right ankle, left/right toes) *skates* when it is below
+- **foot-skating ratio** (the HumanML3D-era convention of GMD / OmniControl): over consecutive
+  frame pairs (t, t+1), a toe joint (left_foot / right_foot) *skates* when it is below
   `SKATE_HEIGHT` = 5 cm in both frames (on the floor) and its horizontal (xz) speed is above
-  `SKATE_SPEED` = 0.5 m/s (2.5 cm per frame at 20 fps). The ratio is the fraction of frame pairs in
-  which at least one foot joint skates. 0 for a clip that stands still; 1 for a body sliding over
-  the floor on its feet.
+  `SKATE_SPEED` = 0.5 m/s (2.5 cm per frame at 20 fps) both in that pair and averaged over a
+  `SKATE_WINDOW` = 5-pair window centred on it (zero-padded at the clip ends). The ratio is the
+  fraction of frame pairs in which either toe skates: 0 for a clip that stands still, 1 for a body
+  sliding over the floor on its feet at 1 m/s.
 - **jitter**: the mean over joints and frames of |third difference of position| * fps^3, in m/s^3.
   Zero for any motion with constant velocity (or constant acceleration); noise makes it large.
 - **ground penetration**: per frame, the depth of the lowest joint below the floor,
@@ -23,11 +24,14 @@ so they work on any `Motion` (via `.positions()`) and on raw joint files alike. 
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import uniform_filter1d
 
-from motiongen.motion.skeleton import FOOT_JOINTS, PARENTS
+from motiongen.motion.skeleton import JOINT_INDEX, PARENTS
 
 SKATE_HEIGHT = 0.05  # m
 SKATE_SPEED = 0.5  # m/s
+SKATE_WINDOW = 5  # frame pairs
+TOE_JOINTS = (JOINT_INDEX["left_foot"], JOINT_INDEX["right_foot"])
 FLOAT_HEIGHT = 0.05  # m
 
 METRIC_NAMES = ("skating_ratio", "jitter", "penetration", "floating_ratio", "bone_drift")
@@ -42,15 +46,17 @@ def _check(positions: np.ndarray) -> np.ndarray:
 
 
 def foot_skating_ratio(positions: np.ndarray, fps: float) -> float:
-    """Fraction of frame pairs in which a foot joint is on the floor (< 5 cm) yet slides (> 0.5 m/s)."""
+    """Fraction of frame pairs in which a toe is on the floor (< 5 cm) yet slides (> 0.5 m/s, also
+    on a 5-pair average)."""
     positions = _check(positions)
     if len(positions) < 2:
         return 0.0
-    feet = positions[:, list(FOOT_JOINTS)]
-    low = feet[..., 1] < SKATE_HEIGHT
+    toes = positions[:, list(TOE_JOINTS)]
+    low = toes[..., 1] < SKATE_HEIGHT
     on_floor = low[1:] & low[:-1]
-    speed = np.linalg.norm(feet[1:, :, [0, 2]] - feet[:-1, :, [0, 2]], axis=-1) * fps
-    skating = (on_floor & (speed > SKATE_SPEED)).any(axis=-1)
+    speed = np.linalg.norm(toes[1:, :, [0, 2]] - toes[:-1, :, [0, 2]], axis=-1) * fps
+    smoothed = uniform_filter1d(speed, SKATE_WINDOW, axis=0, mode="constant")
+    skating = (on_floor & (speed > SKATE_SPEED) & (smoothed > SKATE_SPEED)).any(axis=-1)
     return float(skating.mean())
 
 
