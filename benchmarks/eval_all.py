@@ -60,13 +60,28 @@ def run_one(checkpoint: Path, sampler: str, steps: int, args, out: Path) -> dict
     return json.loads(out.read_text())
 
 
+def corpus_physics() -> str:
+    """Physical metrics of the whole real clips of each corpus split (frame-weighted means)."""
+    from motiongen.data.corpus import load_corpus
+    from motiongen.metrics.physics import average_physics, motion_physics
+    from motiongen.metrics.report import PHYSICS_COLUMNS, markdown_table, physics_row
+
+    rows = []
+    for split in ("train", "test"):
+        clips = load_corpus(split)
+        mean = average_physics([motion_physics(c.motion) for c in clips], [len(c.motion) for c in clips])
+        rows.append([f"corpus {split} clips ({len(clips)}, whole)", *physics_row(mean)])
+    return markdown_table(["real data", *(name for name, _ in PHYSICS_COLUMNS.values())], rows)
+
+
 def results_section(results: list[dict], args) -> str:
     from motiongen.metrics.report import GENERATION_COLUMNS, PHYSICS_COLUMNS, markdown_table, row
 
+    reference = "Physical metrics of the real corpus clips (frame-weighted means):\n\n" + corpus_physics()
     if not results:
         return (
             "No text-to-motion checkpoint was found under checkpoints/ when `benchmarks/eval_all.py` last ran; "
-            "run it again once one is trained."
+            "run it again once one is trained.\n\n" + reference
         )
     first = results[0]
     header_gen = ["", *(name for name, _ in GENERATION_COLUMNS.values())]
@@ -106,6 +121,8 @@ def results_section(results: list[dict], args) -> str:
         "Physical metrics (mean over clips):",
         "",
         markdown_table(header_phys, phys_rows),
+        "",
+        reference,
         "",
         "Speed on this machine's CPU (2 cores, shared; torch threads "
         f"{first['speed']['torch_threads']}): one {first['settings']['seconds']:g}-s clip per call (median of 3 after "
