@@ -93,6 +93,11 @@ def t2m(
     split: str = typer.Option("test", "--split", help="Corpus split for real data and prompts: test, train or all."),
     evaluator: Path = typer.Option(None, "--evaluator", help="Evaluator folder (default: checkpoints/evaluator)."),
     seed: int = typer.Option(0, "--seed"),
+    hml3d_evaluator: Path = typer.Option(
+        None,
+        "--hml3d-evaluator",
+        help="Folder with the HumanML3D evaluator's finest.tar, mean.npy, std.npy: adds its FID and Diversity.",
+    ),
     json_out: Path = JSON_OUT,
     force: bool = FORCE,
     quiet: bool = QUIET,
@@ -112,7 +117,7 @@ def t2m(
         check_writable(json_out, force)  # fail before the long run, not after
     result = run_t2m_evaluation(
         checkpoint or CHECKPOINT_DIR / "t2m", evaluator or CHECKPOINT_DIR / "evaluator", sampler, steps, guidance,
-        repeats, samples, mm_prompts, mm_samples, split, seed=seed, progress=not quiet,
+        repeats, samples, mm_prompts, mm_samples, split, seed=seed, progress=not quiet, hml3d_evaluator=hml3d_evaluator,
     )  # fmt: skip
     Console().print(t2m_table(result))
     if json_out:
@@ -123,7 +128,7 @@ def t2m_table(result: dict):
     """Metrics as rows, real data and model as columns (fits a terminal)."""
     from rich.table import Table
 
-    from motiongen.metrics.report import GENERATION_COLUMNS, PHYSICS_COLUMNS, cell
+    from motiongen.metrics.report import GENERATION_COLUMNS, HML3D_COLUMNS, PHYSICS_COLUMNS, cell
 
     s, speed = result["settings"], result["speed"]
     table = Table(
@@ -137,7 +142,10 @@ def t2m_table(result: dict):
     )
     for name in ("metric", "real data", "model"):
         table.add_column(name, justify="left" if name == "metric" else "right")
-    for key, (name, digits) in {**GENERATION_COLUMNS, **PHYSICS_COLUMNS}.items():
+    columns = {**GENERATION_COLUMNS, **PHYSICS_COLUMNS}
+    if "fid_hml3d" in result["real"]:
+        columns.update(HML3D_COLUMNS)
+    for key, (name, digits) in columns.items():
         table.add_row(name, cell(result["real"], key, digits), cell(result["model"], key, digits))
     return table
 

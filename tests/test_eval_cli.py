@@ -78,6 +78,8 @@ def test_t2m_rejects_bad_options_before_any_work(tmp_path):
     assert isinstance(bad_sampler.exception, UserError) and "unknown sampler" in str(bad_sampler.exception)
     bad_split = runner.invoke(app, ["eval", "t2m", "--split", "val"])
     assert isinstance(bad_split.exception, UserError) and "unknown split" in str(bad_split.exception)
+    no_files = runner.invoke(app, ["eval", "t2m", "--checkpoint", str(tmp_path), "--hml3d-evaluator", str(tmp_path)])
+    assert isinstance(no_files.exception, UserError) and "finest.tar" in str(no_files.exception)
     (tmp_path / "taken.json").write_text("{}")
     taken = runner.invoke(app, ["eval", "t2m", "--json", str(tmp_path / "taken.json")])
     assert isinstance(taken.exception, UserError) and "--force" in str(taken.exception)
@@ -106,13 +108,30 @@ def tiny_pipeline(tmp_path_factory) -> Path:
     return path
 
 
+def small_hml3d_evaluator(folder: Path) -> Path:
+    """A randomly initialised HumanML3D evaluator in the released file layout (smaller GRUs)."""
+    import torch
+
+    from motiongen.models.guo_evaluator import GuoEvaluator
+
+    folder.mkdir()
+    torch.manual_seed(0)
+    GuoEvaluator(text_hidden=16, motion_hidden=32, coemb=16).save_checkpoint(folder / "finest.tar")
+    np.save(folder / "mean.npy", np.zeros(263, np.float32))
+    np.save(folder / "std.npy", np.ones(263, np.float32))
+    return folder
+
+
 def test_t2m_end_to_end_writes_both_rows_and_speed(tiny_pipeline, tmp_path):
     out = tmp_path / "t2m.json"
+    hml3d = small_hml3d_evaluator(tmp_path / "hml3d")
     args = ["eval", "t2m", "--checkpoint", str(tiny_pipeline), "--steps", "1", "--repeats", "1", "--samples", "32"]
-    result = CliRunner().invoke(app, [*args, "--mm-prompts", "2", "--mm-samples", "2", "--json", str(out), "--quiet"])
+    args += ["--mm-prompts", "2", "--mm-samples", "2", "--hml3d-evaluator", str(hml3d)]
+    result = CliRunner().invoke(app, [*args, "--json", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
-    assert "real data" in result.output and "R@1" in result.output
+    assert "real data" in result.output and "R@1" in result.output and "HumanML3D" in result.output
     data = json.loads(out.read_text())
+    assert data["real"]["fid_hml3d"]["mean"] >= 0 and data["model"]["diversity_hml3d"]["mean"] > 0
     assert set(data["real"]) >= {"fid", "top1", "top3", "mm_dist", "diversity", "skating_ratio", "jitter"}
     assert "multimodality" in data["model"] and "multimodality" not in data["real"]
     copies = 32 / len(data["clips"])  # windows of each test clip per pool of 32

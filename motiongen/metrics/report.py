@@ -13,6 +13,7 @@ GENERATION_COLUMNS = {
     "diversity": ("Diversity →", 3),
     "multimodality": ("MModality ↑", 3),
 }
+HML3D_COLUMNS = {"fid_hml3d": ("FID (HumanML3D ev.) ↓", 3), "diversity_hml3d": ("Diversity (HumanML3D ev.) →", 3)}
 PHYSICS_COLUMNS = {
     "skating_ratio": ("Skate ↓", 3),
     "jitter": ("Jitter m/s³ ↓", 1),

@@ -37,6 +37,22 @@ def time_generation(pipe, prompt: str, seconds: float, steps: int, guidance: flo
     return statistics.median(times)
 
 
+def load_hml3d_encoder(folder: str | Path):
+    """Motion encoder of the HumanML3D evaluator from a folder holding the released `finest.tar`
+    and the evaluator's normaliser `mean.npy` / `std.npy` (from its Comp_v6_KLD01/meta folder)."""
+    from motiongen.models.guo_evaluator import GuoEvaluator
+
+    folder = Path(folder)
+    missing = [n for n in ("finest.tar", "mean.npy", "std.npy") if not (folder / n).is_file()]
+    if missing:
+        raise UserError(
+            f"{folder} lacks {', '.join(missing)}: put the HumanML3D evaluator's text_mot_match/model/finest.tar "
+            "and its meta/mean.npy, meta/std.npy there"
+        )
+    guo = GuoEvaluator.from_checkpoint(folder / "finest.tar", folder / "mean.npy", folder / "std.npy")
+    return lambda motions: guo.encode_motions(motions).numpy()
+
+
 def run_t2m_evaluation(
     checkpoint: str | Path,
     evaluator_path: str | Path,
@@ -51,6 +67,7 @@ def run_t2m_evaluation(
     seconds: float = 4.0,
     seed: int = 0,
     progress: bool = True,
+    hml3d_evaluator: str | Path | None = None,
 ) -> dict:
     from motiongen.data.corpus import load_corpus
     from motiongen.metrics.text_to_motion import evaluate_text_to_motion
@@ -64,6 +81,7 @@ def run_t2m_evaluation(
     if not checkpoint.is_dir():
         raise UserError(f"no text-to-motion checkpoint at {checkpoint}")
     evaluator = load_evaluator(evaluator_path)
+    hml3d_encode = load_hml3d_encoder(hml3d_evaluator) if hml3d_evaluator else None
     clips = load_corpus(None if split == "all" else split)
     if not clips:
         raise UserError(f"the corpus has no '{split}' clips")
@@ -92,13 +110,14 @@ def run_t2m_evaluation(
     frames = int(round(seconds * evaluator.config.fps))
     result = evaluate_text_to_motion(
         evaluator, clips, generate, samples=samples, repeats=repeats, mm_prompts=mm_prompts,
-        mm_samples=mm_samples, frames=frames, seed=seed, progress=progress,
+        mm_samples=mm_samples, frames=frames, seed=seed, progress=progress, hml3d_encode=hml3d_encode,
     )  # fmt: skip
     batched = generation_time[0] / max(1, generation_time[1])
     result["settings"] = {
         "checkpoint": str(checkpoint), "evaluator": str(evaluator_path), "sampler": sampler, "steps": steps,
         "guidance": guidance, "seconds": seconds, "split": split, "seed": seed,
         "mm_prompts": mm_prompts, "mm_samples": mm_samples,
+        "hml3d_evaluator": str(hml3d_evaluator) if hml3d_evaluator else None,
     }  # fmt: skip
     result["speed"] = {
         "ms_per_clip": 1000.0 * latency,

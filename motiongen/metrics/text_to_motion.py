@@ -109,6 +109,11 @@ def score(
     return out
 
 
+def motion_only_scores(motion: np.ndarray, reference: np.ndarray, seed: int) -> dict[str, float]:
+    """FID and Diversity on a second evaluator's motion embeddings."""
+    return {"fid_hml3d": G.fid(reference, motion), "diversity_hml3d": G.diversity(motion, 300, seed=seed)}
+
+
 def evaluate_text_to_motion(
     evaluator,
     clips,
@@ -120,8 +125,13 @@ def evaluate_text_to_motion(
     frames: int = 80,
     seed: int = 0,
     progress: bool = True,
+    hml3d_encode: Callable[[list[Motion]], np.ndarray] | None = None,
 ) -> dict:
     """Per-repeat values and mean ± interval for the real row and (with `generate`) the model row.
+
+    `hml3d_encode` (optional): motion embeddings of a second, motion-only evaluator such as the
+    HumanML3D one (`GuoEvaluator`); FID and Diversity on them are added as fid_hml3d and
+    diversity_hml3d.
 
     Returns {"real": {metric: {"values", "mean", "ci"}}, "model": ..., "ceiling": [top1..3],
     "chance": [...], "items": samples}."""
@@ -138,6 +148,9 @@ def evaluate_text_to_motion(
         real_emb = evaluator.encode_motions([it.motion for it in items])
         other_emb = evaluator.encode_motions([it.motion for it in other])
         real = score(evaluator, text_emb, real_emb, other_emb, [it.motion for it in items], seed + r)
+        if hml3d_encode is not None:
+            hml_real = hml3d_encode([it.motion for it in items])
+            real.update(motion_only_scores(hml_real, hml3d_encode([it.motion for it in other]), seed + r))
         for k, v in real.items():
             rows["real"].setdefault(k, []).append(v)
         ceilings.append(retrieval_ceiling([it.clip for it in items], seed=seed + r))
@@ -146,6 +159,8 @@ def evaluate_text_to_motion(
             generated = generate(texts, seed + 1000 * r)
             gen_emb = evaluator.encode_motions(generated)
             model = score(evaluator, text_emb, gen_emb, real_emb, generated, seed + r)
+            if hml3d_encode is not None:
+                model.update(motion_only_scores(hml3d_encode(generated), hml_real, seed + r))
             if mm_prompts > 0 and mm_samples > 1:
                 picks = random.Random(seed + r).sample(texts, min(mm_prompts, len(set(texts))))
                 mm = [evaluator.encode_motions(generate([p] * mm_samples, seed + 1000 * r + 500)) for p in picks]
