@@ -118,3 +118,21 @@ def test_training_runs_end_to_end_and_writes_a_report(tmp_path):
     assert saved["train"]["chance"][0] == pytest.approx(1 / 32)
     assert np.isfinite(report["final_loss"])
     assert load_evaluator(tmp_path / "ev").config.embed_dim == 64
+
+
+@pytest.mark.skipif(not (SHIPPED / "config.json").exists(), reason="evaluator not trained yet")
+def test_caption_retrieval_baseline_beats_standing_still_and_is_deterministic():
+    from motiongen.metrics.baselines import retrieval_baseline, still_baseline
+
+    evaluator = load_evaluator(SHIPPED)
+    retrieval = retrieval_baseline(load_corpus("train"), evaluator.sentence_embeddings)
+    prompts = ["a person walks forward", "someone jumps forward twice with both feet"]
+    first, again = retrieval(prompts, 5), retrieval(prompts, 5)
+    np.testing.assert_array_equal(first[1].quats, again[1].quats)
+    clips = load_corpus("test")
+    scores = [
+        T2M.evaluate_text_to_motion(evaluator, clips, g, 64, 1, 0, 0, progress=False)["model"]
+        for g in (retrieval, still_baseline())
+    ]
+    assert scores[0]["top3"]["mean"] > scores[1]["top3"]["mean"]
+    assert scores[0]["fid"]["mean"] < scores[1]["fid"]["mean"]
