@@ -93,7 +93,7 @@ def retrieval_ceiling(groups: list[str], pool_size: int = POOL_SIZE, top_k: int 
 
 
 def score(
-    evaluator, text: np.ndarray, motion: np.ndarray, reference: np.ndarray, motions: list[Motion], seed: int
+    text: np.ndarray, motion: np.ndarray, reference: np.ndarray, motions: list[Motion], seed: int
 ) -> dict[str, float]:
     """One row of one repeat: embeddings of paired texts/motions and of the real reference set."""
     top = G.r_precision(text, motion, POOL_SIZE, 3, seed=seed)
@@ -147,7 +147,7 @@ def evaluate_text_to_motion(
         text_emb = evaluator.encode_texts(texts)
         real_emb = evaluator.encode_motions([it.motion for it in items])
         other_emb = evaluator.encode_motions([it.motion for it in other])
-        real = score(evaluator, text_emb, real_emb, other_emb, [it.motion for it in items], seed + r)
+        real = score(text_emb, real_emb, other_emb, [it.motion for it in items], seed + r)
         if hml3d_encode is not None:
             hml_real = hml3d_encode([it.motion for it in items])
             real.update(motion_only_scores(hml_real, hml3d_encode([it.motion for it in other]), seed + r))
@@ -158,7 +158,7 @@ def evaluate_text_to_motion(
         if generate is not None:
             generated = generate(texts, seed + 1000 * r)
             gen_emb = evaluator.encode_motions(generated)
-            model = score(evaluator, text_emb, gen_emb, real_emb, generated, seed + r)
+            model = score(text_emb, gen_emb, real_emb, generated, seed + r)
             if hml3d_encode is not None:
                 model.update(motion_only_scores(hml3d_encode(generated), hml_real, seed + r))
             if mm_prompts > 0 and mm_samples > 1:
