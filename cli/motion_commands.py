@@ -33,8 +33,9 @@ def render(
     quiet: bool = QUIET,
 ) -> None:
     """Render motion files as a skeleton video."""
-    from motiongen.io import load_motion, save_motion
+    from motiongen.io import check_output, load_motion, save_motion
 
+    check_output(output, force)
     motions = [load_motion(p) for p in inputs]
     save_motion(motions, output, force=force, trace=trace, progress=not quiet)
     typer.echo(f"wrote {output}")
@@ -46,8 +47,9 @@ def convert(
     force: bool = FORCE,
 ) -> None:
     """Convert a motion file to another format (by extension)."""
-    from motiongen.io import load_motion, save_motion
+    from motiongen.io import check_output, load_motion, save_motion
 
+    check_output(output, force)
     save_motion(load_motion(input), output, force=force)
     typer.echo(f"wrote {output}")
 

@@ -10,7 +10,7 @@ import importlib
 from pathlib import Path
 
 from motiongen.errors import UserError
-from motiongen.io.atomic import atomic_path
+from motiongen.io.atomic import atomic_path, check_writable
 
 READERS = {
     ".bvh": "motiongen.io.bvh",
@@ -27,12 +27,22 @@ WRITERS = {
 }
 
 
-def _module(table: dict, path: Path, verb: str):
+def _check_extension(table: dict, path: Path, verb: str) -> str:
     suffix = path.suffix.lower()
     if suffix not in table:
         known = ", ".join(sorted(table))
         raise UserError(f"cannot {verb} '{path.name}': unknown extension '{suffix}' (known: {known})")
-    return importlib.import_module(table[suffix])
+    return table[suffix]
+
+
+def _module(table: dict, path: Path, verb: str):
+    return importlib.import_module(_check_extension(table, path, verb))
+
+
+def check_output(path: str | Path, force: bool = False) -> Path:
+    """Fail fast (before any heavy work) on an output we could not write."""
+    _check_extension(WRITERS, Path(path), "write")
+    return check_writable(path, force)
 
 
 def load_motion(path: str | Path):
