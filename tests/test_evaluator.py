@@ -76,16 +76,7 @@ def test_retrieval_ceiling_counts_indistinguishable_items():
 
 
 @pytest.mark.skipif(not (SHIPPED / "config.json").exists(), reason="evaluator not trained yet")
-def test_shipped_evaluator_retrieves_real_test_motion_better_than_chance():
-    evaluator = load_evaluator(SHIPPED)
-    report = T2M.evaluate_text_to_motion(evaluator, load_corpus("test"), samples=64, repeats=1, progress=False)
-    top = [report["real"][k]["mean"] for k in ("top1", "top2", "top3")]
-    assert top[2] > 2 * report["chance"][2], top
-    assert report["real"]["fid"]["mean"] < 1.0
-
-
-@pytest.mark.skipif(not (SHIPPED / "config.json").exists(), reason="evaluator not trained yet")
-def test_protocol_scores_a_copying_generator_like_real_data_and_a_frozen_one_badly():
+def test_real_data_and_a_copying_generator_score_well_and_a_frozen_one_badly():
     evaluator = load_evaluator(SHIPPED)
     clips = load_corpus("test")
     by_caption = {}
@@ -102,6 +93,9 @@ def test_protocol_scores_a_copying_generator_like_real_data_and_a_frozen_one_bad
 
     good = T2M.evaluate_text_to_motion(evaluator, clips, copying, 64, 1, 4, 4, seed=0, progress=False)
     bad = T2M.evaluate_text_to_motion(evaluator, clips, frozen, 64, 1, 4, 4, seed=0, progress=False)
+    # The shipped evaluator retrieves held-out real motion clearly better than chance.
+    assert good["real"]["top3"]["mean"] > 2 * good["chance"][2]
+    assert good["real"]["fid"]["mean"] < 0.2 * bad["model"]["fid"]["mean"]
     assert good["model"]["fid"]["mean"] < 0.5 * bad["model"]["fid"]["mean"]
     assert good["model"]["top3"]["mean"] > bad["model"]["top3"]["mean"]
     assert bad["model"]["diversity"]["mean"] == pytest.approx(0.0, abs=1e-5)
@@ -131,7 +125,7 @@ def test_caption_retrieval_baseline_beats_standing_still_and_is_deterministic():
     np.testing.assert_array_equal(first[1].quats, again[1].quats)
     clips = load_corpus("test")
     scores = [
-        T2M.evaluate_text_to_motion(evaluator, clips, g, 64, 1, 0, 0, progress=False)["model"]
+        T2M.evaluate_text_to_motion(evaluator, clips, g, 32, 1, 0, 0, progress=False)["model"]
         for g in (retrieval, still_baseline())
     ]
     assert scores[0]["top3"]["mean"] > scores[1]["top3"]["mean"]
