@@ -17,6 +17,10 @@ teacher (conventions in `motiongen.sampling.flow`).
    `FlowMatchEulerDiscreteScheduler` (that is what makes the pipeline use the Euler sampler), and
    <output>/distill.json with timings and how close the student is to the teacher on held-out
    pairs before and after training.
+
+A second reflow round is the same command with a flow student as the teacher
+(`teacher_sampler: flow`, a few Euler steps): the new pairs follow the student's own, no longer
+crossing, paths.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from tqdm import tqdm
 
 from motiongen.conditioning.partial import expand_mask, random_known_mask
 from motiongen.errors import UserError
-from motiongen.sampling.flow import ReflowPairs, flow_scheduler, interpolate, sample_flow
+from motiongen.sampling.flow import ReflowPairs, flow_scheduler, interpolate, is_flow_scheduler, sample_flow
 
 PAIR_SETTINGS = ("pairs", "pair_batch", "teacher_sampler", "teacher_steps", "guidance_scale", "pool_size", "mask_probs")
 
@@ -43,7 +47,7 @@ class DistillConfig:
     # reflow pairs, drawn from the teacher
     pairs: int = 1536
     pair_batch: int = 64
-    teacher_sampler: str = "dpm"  # deterministic: "ddim" or "dpm" (DPM-Solver++)
+    teacher_sampler: str = "dpm"  # deterministic: "ddim" or "dpm" (DPM-Solver++); "flow" for a second reflow round
     teacher_steps: int = 20
     guidance_scale: float = 2.5  # baked into the student
     pool_size: int = 3000  # windows the captions, lengths and masks come from
@@ -126,6 +130,14 @@ def teacher_samples(teacher, captions, noise, known, known_mask, frame_mask, sam
 
     denoiser, text = teacher.denoiser, teacher.text_conditioner
     cond = text.encode(list(captions))
+    any_known = bool(known_mask.any())
+    if is_flow_scheduler(teacher.scheduler):  # a flow student as teacher: a second reflow round
+
+        def predict(x, t):
+            return denoiser(x, t, *cond, known, known_mask, frame_mask)
+
+        mask = expand_mask(known_mask) if any_known else None
+        return sample_flow(predict, noise, steps, teacher.scheduler, known if any_known else None, mask)
     uncond = text.unconditional(len(captions), cond[0].shape[1])
 
     def model(x, t, tokens, mask):
@@ -134,7 +146,6 @@ def teacher_samples(teacher, captions, noise, known, known_mask, frame_mask, sam
             x, t, tokens, mask, known.repeat(reps, 1, 1), known_mask.repeat(reps, 1, 1), frame_mask.repeat(reps, 1)
         )
 
-    any_known = bool(known_mask.any())
     return sample(
         classifier_free_guidance(model, cond, uncond, guidance),
         make_sampler(sampler, teacher.scheduler.config),
@@ -152,8 +163,11 @@ def make_pairs(teacher, teacher_path: Path, config: DistillConfig, folder: Path,
     from motiongen.data.dataset import WindowPool
 
     train_config = teacher_train_config(teacher_path)
-    if config.teacher_sampler not in ("ddim", "dpm"):
-        raise UserError(f"teacher_sampler must be 'ddim' or 'dpm' (deterministic), got '{config.teacher_sampler}'")
+    if is_flow_scheduler(teacher.scheduler) != (config.teacher_sampler == "flow"):
+        raise UserError(
+            "teacher_sampler must be 'ddim' or 'dpm' (deterministic) for a diffusion teacher, "
+            f"'flow' for a flow student as teacher; got '{config.teacher_sampler}'"
+        )
     key = pair_key(config, teacher_path)
     folder.mkdir(parents=True, exist_ok=True)
     count = -(-config.pairs // config.pair_batch)
@@ -286,7 +300,11 @@ def fidelity(models, pairs: ReflowPairs, steps_list, batch_size: int = 64) -> di
     return out
 
 
-def write_student(folder: Path, models, info: dict) -> Path:
+def write_student(folder: Path, models, info: dict, teacher_path: Path) -> Path:
+    """The student pipeline folder, with distill.json and the teacher's training.json (the data
+    and masks it inherits; a second reflow round reads it from there)."""
+    import shutil
+
     from motiongen.pipelines.text2motion import TextToMotionPipeline
 
     pipe = TextToMotionPipeline(
@@ -294,6 +312,8 @@ def write_student(folder: Path, models, info: dict) -> Path:
     )
     pipe.save_pretrained(str(folder), safe_serialization=True)
     (folder / "distill.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    if (teacher_path / "training.json").exists():
+        shutil.copyfile(teacher_path / "training.json", folder / "training.json")
     return folder
 
 
@@ -313,7 +333,6 @@ def distill(
     from diffusers.training_utils import EMAModel
 
     from motiongen.pipelines.text2motion import TextToMotionPipeline
-    from motiongen.sampling.flow import is_flow_scheduler
     from motiongen.training.trainer import save_checkpoint
 
     teacher_path, output = Path(teacher_path), Path(output)
@@ -328,8 +347,6 @@ def distill(
     if resume and not (checkpoint_dir / "state.json").exists():
         raise UserError(f"nothing to resume: no checkpoint in {checkpoint_dir}")
     teacher = TextToMotionPipeline.from_pretrained(teacher_path)
-    if is_flow_scheduler(teacher.scheduler):
-        raise UserError(f"{teacher_path} is already a flow student; distill from a diffusion teacher")
     output.mkdir(parents=True, exist_ok=True)
     (output / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
 
@@ -400,4 +417,4 @@ def distill(
         "heldout_mse_after": after,
     }
     (output / "distill.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    return write_student(output / "pipeline", models, info)
+    return write_student(output / "pipeline", models, info, teacher_path)
