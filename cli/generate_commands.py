@@ -70,7 +70,7 @@ def generate(
         raise UserError(f"--num-samples must be between 1 and 100, got {num_samples}")
     if sampler not in ("ddim", "dpm", "flow"):
         raise UserError(f"--sampler must be ddim, dpm or flow, got '{sampler}'")
-    from motiongen.pipelines.text2motion import frames_for
+    from motiongen.pipelines.base import frames_for
 
     frames_for(seconds, 20.0)  # reject absurd lengths before loading anything
     jobs = [(p, seed + k) for p in prompts for k in range(num_samples)]

@@ -138,6 +138,7 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
             frame_mask = torch.ones(b, t, dtype=torch.bool, device=sample.device)
         known = known * expand_mask(known_mask).to(known.dtype)
         frames = torch.cat([sample, known, known_mask.to(sample.dtype)], -1)
+        frames = frames * frame_mask[..., None].to(frames.dtype)  # padding never leaks into a shared token
         # Each token covers `frames_per_token` consecutive frames (the clip is padded to fit).
         per = self.config.frames_per_token
         pad = (-t) % per

@@ -5,6 +5,9 @@ trainable projection; the frozen encoder is loaded from the installed package or
 its config, never copied into the checkpoint) and a sampling scheduler config. Saved and loaded in
 the diffusers folder layout with safetensors weights.
 
+A rectified-flow student (made by `motiongen distill`) is the same pipeline with diffusers'
+`FlowMatchEulerDiscreteScheduler` as its scheduler; it samples with `sampler="flow"` in 1-4 steps.
+
 Clips longer than the model's training window are made window by window: each new window is
 generated with the last seconds of the previous one given as known frames (the partial-motion
 input every model is trained with), so the motion continues smoothly.
@@ -26,11 +29,11 @@ from motiongen.errors import UserError
 from motiongen.models.denoiser import FEATURE_VERSION, MotionDenoiser
 from motiongen.motion.features import FEATURE_DIM, features_to_motion
 from motiongen.motion.motion import Motion
+from motiongen.pipelines.base import MAX_SECONDS, frames_for  # noqa: F401 (part of this module's API)
 from motiongen.sampling.diffusion import make_sampler, sample
 from motiongen.sampling.flow import check_sampler, is_flow_scheduler, sample_flow
 from motiongen.sampling.guidance import classifier_free_guidance
 
-MAX_SECONDS = 60.0
 CONTEXT_SECONDS = 2.0  # frames carried over between windows of a long clip
 
 
@@ -177,22 +180,6 @@ class TextToMotionPipeline(DiffusionPipeline):
             progress=progress,
         )
         return self.denoiser.denormalize(x0).cpu()
-
-
-def frames_for(seconds: float, fps: float) -> int:
-    """Number of frames for a duration, with a clear error for absurd durations."""
-    try:
-        seconds = float(seconds)
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"--seconds must be a number, got {seconds!r}") from exc
-    if not seconds > 0 or seconds != seconds:
-        raise UserError(f"--seconds must be positive, got {seconds}")
-    if seconds > MAX_SECONDS:
-        raise UserError(f"--seconds must be at most {MAX_SECONDS:g} (got {seconds:g}); make longer clips in parts")
-    frames = int(round(seconds * fps))
-    if frames < 2:
-        raise UserError(f"--seconds must be at least {2 / fps:g} s (two frames), got {seconds:g}")
-    return frames
 
 
 def check_checkpoint(path: Path) -> None:

