@@ -68,11 +68,20 @@ def generate(
     prompts = _read_prompts(prompt, prompts_file)
     if num_samples < 1 or num_samples > 100:
         raise UserError(f"--num-samples must be between 1 and 100, got {num_samples}")
+    if not 1 <= steps <= 1000:
+        raise UserError(f"--steps must be between 1 and 1000, got {steps}")
+    if guidance < 0:
+        raise UserError(f"--guidance must be >= 0, got {guidance}")
     if sampler not in ("ddim", "dpm", "flow"):
         raise UserError(f"--sampler must be ddim, dpm or flow, got '{sampler}'")
     from motiongen.pipelines.base import frames_for
 
     frames_for(seconds, 20.0)  # reject absurd lengths before loading anything
+    from motiongen.io import WRITERS
+
+    if output.suffix.lower() not in WRITERS:
+        known = ", ".join(sorted(WRITERS))
+        raise UserError(f"cannot write '{output.name}': unknown extension '{output.suffix}' (known: {known})")
     jobs = [(p, seed + k) for p in prompts for k in range(num_samples)]
     paths = _output_paths(output, len(jobs))
     extra = [p.with_suffix(".bvh") for p in paths if p.suffix.lower() in VIDEO_SUFFIXES]
@@ -99,9 +108,10 @@ def generate(
             progress=not quiet,
         )[0]
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_motion(motion, path, force=force, progress=not quiet)
+        video = path.suffix.lower() in VIDEO_SUFFIXES
+        save_motion(motion, path, force=force, **({"progress": not quiet} if video else {}))
         typer.echo(f"wrote {path}  ({text!r}, seed {job_seed})")
-        if path.suffix.lower() in VIDEO_SUFFIXES:  # a video is for looking; the BVH is for using
+        if video:  # a video is for looking; the BVH is for using
             save_motion(motion, path.with_suffix(".bvh"), force=force)
             typer.echo(f"wrote {path.with_suffix('.bvh')}")
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 from diffusers import DiffusionPipeline
+from diffusers.utils import logging as hf_logging
 
 from motiongen.conditioning.partial import KnownMotion, expand_mask
 from motiongen.conditioning.text import TextConditioner
@@ -50,12 +51,17 @@ class TextToMotionPipeline(DiffusionPipeline):
         path = Path(pretrained_model_name_or_path)
         check_checkpoint(path)
         kwargs.setdefault("local_files_only", True)
+        bar_was_on = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # loading three small files needs no progress bar
         try:
             pipe = super().from_pretrained(str(path), **kwargs)
         except UserError:
             raise
         except Exception as exc:  # corrupt or truncated files
             raise UserError(f"cannot load the checkpoint in {path}: {exc}") from exc
+        finally:
+            if bar_was_on:
+                hf_logging.enable_progress_bar()
         pipe.set_progress_bar_config(leave=False)
         return pipe
 

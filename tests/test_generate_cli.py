@@ -1,0 +1,97 @@
+"""`motiongen generate` and `motiongen train` as a user calls them: outputs, numbering, clear errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+
+import pytest
+from t2m_helpers import tiny_run
+
+from motiongen.io import load_motion
+
+
+def run(monkeypatch, capsys, *args) -> tuple[int, str, str]:
+    from motiongen.cli.app import main
+
+    monkeypatch.setattr(sys, "argv", ["motiongen", *map(str, args)])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code or 0
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def assert_one_line_error(result, *words):
+    code, out, err = result
+    assert code == 2, (code, out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err + out, err
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
+@pytest.fixture(scope="module")
+def checkpoint():
+    return tiny_run() / "pipeline"
+
+
+def test_bad_arguments_are_one_line_errors(monkeypatch, capsys, tmp_path, checkpoint):
+    out = ["-o", tmp_path / "a.npz", "--checkpoint", checkpoint]
+    cases = [
+        (["generate", "", *out], "prompt is empty"),
+        (["generate", "   ", *out], "prompt is empty"),
+        (["generate", *out], "prompt is empty"),
+        (["generate", "a person walks", "--seconds", "0", *out], "positive"),
+        (["generate", "a person walks", "--seconds", "-2", *out], "positive"),
+        (["generate", "a person walks", "--seconds", "100", *out], "at most 60"),
+        (["generate", "a person walks", "--num-samples", "0", *out], "--num-samples"),
+        (["generate", "a person walks", "--sampler", "euler", *out], "--sampler"),
+        (["generate", "a person walks", "--steps", "0", *out], "--steps"),
+        (["generate", "a person walks", "-o", tmp_path / "a.fbx", "--checkpoint", checkpoint], "unknown extension"),
+        (["generate", "--prompts", tmp_path / "none.txt", *out], "prompts file not found"),
+        (["generate", "a person walks", "-o", tmp_path / "a.npz", "--checkpoint", tmp_path / "nope"], "not found"),
+        (["train", "--config", tmp_path / "nope.yaml"], "config file not found"),
+    ]
+    for args, words in cases:
+        assert_one_line_error(run(monkeypatch, capsys, *args), words)
+    assert not (tmp_path / "a.npz").exists()
+
+
+def test_incompatible_checkpoint_is_a_one_line_error(monkeypatch, capsys, tmp_path, checkpoint):
+    old = tmp_path / "old"
+    shutil.copytree(checkpoint, old)
+    config = json.loads((old / "denoiser" / "config.json").read_text())
+    config["feature_version"] = 0
+    (old / "denoiser" / "config.json").write_text(json.dumps(config))
+    result = run(monkeypatch, capsys, "generate", "a person walks", "-o", tmp_path / "a.npz", "--checkpoint", old)
+    assert_one_line_error(result, "incompatible checkpoint")
+
+
+def test_samples_are_numbered_and_not_overwritten(monkeypatch, capsys, tmp_path, checkpoint):
+    args = ["generate", "a person runs", "--seconds", "1", "--steps", "2", "-q", "--checkpoint", checkpoint]
+    code, out, err = run(monkeypatch, capsys, *args, "-n", "2", "-o", tmp_path / "run.npz")
+    assert code == 0, err
+    first, second = load_motion(tmp_path / "run_01.npz"), load_motion(tmp_path / "run_02.npz")
+    assert len(first) == 20 and len(second) == 20
+    assert "seed 1" in out
+    assert_one_line_error(run(monkeypatch, capsys, *args, "-n", "2", "-o", tmp_path / "run.npz"), "--force")
+    code, _, err = run(monkeypatch, capsys, *args, "-n", "2", "-o", tmp_path / "run.npz", "--force", "--seed", "9")
+    assert code == 0, err
+
+
+def test_prompts_file_and_video_with_bvh(monkeypatch, capsys, tmp_path, checkpoint):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a person walks forward\n\n# a comment\na person jumps\n")
+    common = ["--seconds", "1", "--steps", "2", "-q", "--checkpoint", checkpoint]
+    code, _, err = run(monkeypatch, capsys, "generate", "--prompts", prompts, "-o", tmp_path / "batch.bvh", *common)
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.glob("batch_*.bvh")) == ["batch_01.bvh", "batch_02.bvh"]
+    assert len(load_motion(tmp_path / "batch_02.bvh")) == 20
+    code, _, err = run(monkeypatch, capsys, "generate", "a person walks", "-o", tmp_path / "walk.mp4", *common)
+    assert code == 0, err
+    assert (tmp_path / "walk.mp4").stat().st_size > 1000
+    assert len(load_motion(tmp_path / "walk.bvh")) == 20
