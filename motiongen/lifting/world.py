@@ -2,13 +2,14 @@
 
 1. Root translation per frame: the lifter gives the pose relative to the pelvis; where the pelvis
    is follows from the 2D keypoints by least squares on the reprojection (depth from body size).
-2. Up direction: the mean body axis (ankles -> neck), corrected by the floor the feet trace when
-   the person walks about (a plane, or a line for a straight walk that up must be square to); by default the camera is assumed level (no roll), so only
-   its pitch is estimated.
+2. Up direction: the mean body axis (ankles -> neck), corrected by the floor that the lowest
+   foot traces when the person moves about (a plane, or a line for a straight walk, which up
+   must be square to). By default the camera is assumed level (no roll): only its pitch is estimated.
 3. Camera -> world (Y up, the camera looks along -Z), joint smoothing (Savitzky-Golay), our bone
-   lengths by IK (`Motion.from_positions`), the floor at y = 0.
-4. Feet in contact with the floor are pinned: the root trajectory is corrected so stance feet do
-   not slide, then each leg is re-bent (two-bone IK) to put its ankle exactly on the pin.
+   lengths by IK (`Motion.from_positions`), the floor at y = 0 under the feet in contact.
+4. Feet in contact (the lifter's estimate) are pinned: the root is shifted to cancel their slide
+   (keeping the slow part of the reprojected trajectory), then each foot joint is moved onto its
+   pin by a smoothly varying offset (knee re-bent by two-bone IK, toes turned about the ankle).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.ndimage import gaussian_filter1d
 from scipy.signal import savgol_filter
 
 from motiongen.lifting.keypoints import DIRECT_PAIRS
 from motiongen.motion.contacts import foot_contacts
 from motiongen.motion.motion import Motion
-from motiongen.motion.skeleton import FOOT_JOINTS, JOINT_INDEX, rest_positions
+from motiongen.motion.skeleton import FOOT_JOINTS, JOINT_INDEX
 
 NECK, PELVIS = JOINT_INDEX["neck"], JOINT_INDEX["pelvis"]
 ANKLES = (JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"])
@@ -31,14 +33,18 @@ LEGS = (  # hip, knee, ankle, toe
     (JOINT_INDEX["right_hip"], JOINT_INDEX["right_knee"], JOINT_INDEX["right_ankle"], JOINT_INDEX["right_foot"]),
 )
 FEET = FOOT_JOINTS  # left ankle, left toes, right ankle, right toes: the order of foot_contacts
-# Height of each foot joint above the floor when standing at rest (toes 2 cm, ankles 7 cm).
-FOOT_REST_HEIGHT = rest_positions()[list(FEET), 1]
+# Height of each foot joint above the floor while it is in contact: the median over the corpus
+# train split (joint centres sit above the floor; the toes roll, so more than the 2 cm at rest).
+CONTACT_HEIGHT = np.array([0.085, 0.045, 0.085, 0.045])
+CONTACT_THRESHOLD = 0.35  # on the lifter's contact probability (missed contacts slide, so lean to yes)
+PIN_SMOOTHING = 1.5  # frames (Gaussian sigma) over which pin offsets are smoothed
+CORRECTION_SMOOTHING = 0.5  # seconds, on the root correction of foot locking
 
 
 @dataclass
 class WorldOptions:
     level_camera: bool = True  # assume no camera roll: estimate only its pitch
-    smooth_window: float = 0.35  # seconds, Savitzky-Golay window on joints
+    smooth_window: float = 0.5  # seconds, Savitzky-Golay window (order 2) on joints
     depth_window: float = 1.0  # seconds, on the root's distance from the camera (the noisiest part)
     pin_feet: bool = True
 
@@ -75,25 +81,20 @@ def _savgol(x: np.ndarray, seconds: float, fps: float, order: int = 2) -> np.nda
     return savgol_filter(x, window, order, axis=0, mode="interp")
 
 
-def ground_points(joints: np.ndarray, up: np.ndarray, contacts: np.ndarray | None = None) -> np.ndarray:
-    """Points on the floor (N, 3): under each foot joint in contact (T, 4), or, without contact
-    estimates, under the lowest foot joint of every frame."""
-    feet = joints[:, list(FEET)]  # (T, 4, 3)
-    under = feet - up * FOOT_REST_HEIGHT[:, None]  # each joint's height above the sole
-    if contacts is not None and contacts.sum() >= 3:
-        return under[contacts.astype(bool)]
-    lowest = (under @ up).argmin(1)
-    return under[np.arange(len(joints)), lowest]
+def ground_points(joints: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Points on the floor (T, 3): under the lowest foot joint of every frame."""
+    under = joints[:, list(FEET)] - up * CONTACT_HEIGHT[:, None]  # each joint's height above the floor
+    return under[np.arange(len(joints)), (under @ up).argmin(1)]
 
 
-def estimate_up(joints: np.ndarray, level_camera: bool = True, contacts: np.ndarray | None = None) -> np.ndarray:
-    """Up direction (3,) in camera coordinates from camera-space joints (T, 22, 3) (and contacts)."""
+def estimate_up(joints: np.ndarray, level_camera: bool = True) -> np.ndarray:
+    """Up direction (3,) in camera coordinates from camera-space joints (T, 22, 3)."""
     axis = joints[:, NECK] - joints[:, list(ANKLES)].mean(1)
     up = axis.mean(0)
     up /= np.linalg.norm(up)
-    floor = ground_points(joints, up, contacts)
+    floor = ground_points(joints, up)
     if len(floor) >= 10:
-        # Where the person moves about, the feet on the floor trace it: a plane if they cover an
+        # Where the person moves about, the lowest feet trace the floor: a plane if they cover an
         # area, a line if the person walks straight (then up is square to that line).
         _, s, vt = np.linalg.svd(floor - floor.mean(0), full_matrices=False)
         spread = s / np.sqrt(len(floor))
@@ -147,7 +148,7 @@ def contacts_of(positions: np.ndarray, fps: float, probabilities: np.ndarray | N
     """Ground contact (T, 4) of left ankle, left toes, right ankle, right toes, flickers removed:
     from the lifter's contact probabilities when given, else from height and speed."""
     if probabilities is not None:
-        contact = np.asarray(probabilities) > 0.5
+        contact = np.asarray(probabilities) > CONTACT_THRESHOLD
     else:
         contact = foot_contacts(torch.as_tensor(positions, dtype=torch.float32), fps).numpy() > 0.5
     for k in range(contact.shape[1]):  # drop contacts and gaps shorter than 3 frames
@@ -160,13 +161,23 @@ def contacts_of(positions: np.ndarray, fps: float, probabilities: np.ndarray | N
     return contact
 
 
-def _blend(mask: np.ndarray, frames: int = 2) -> np.ndarray:
-    """A 0/1 mask softened over `frames` at each edge, so that corrections fade in and out."""
-    width = 2 * frames + 1
-    return np.convolve(np.pad(mask.astype(float), frames, mode="edge"), np.ones(width) / width, mode="valid")
+def _pin_offset(track: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """Horizontal offsets (T, 3) that move a joint's track (T, 3) onto one fixed point per stretch
+    of `down` frames (their mean position), interpolated in between and smoothed."""
+    offset = np.zeros_like(track)
+    if not down.any():
+        return offset
+    for a, b in _segments(down):
+        offset[a:b, [0, 2]] = track[a:b][:, [0, 2]].mean(0) - track[a:b][:, [0, 2]]
+    frames = np.arange(len(track))
+    for axis in (0, 2):
+        offset[:, axis] = np.interp(frames, frames[down], offset[down, axis])
+    return gaussian_filter1d(offset, PIN_SMOOTHING, axis=0, mode="nearest")
 
 
-def pin_feet(positions: np.ndarray, fps: float, contact: np.ndarray | None = None) -> np.ndarray:
+def pin_feet(
+    positions: np.ndarray, fps: float, contact: np.ndarray | None = None, drift_window: float | None = 2.0
+) -> np.ndarray:
     """Remove foot sliding: feet on the floor stay where they landed (positions (T, 22, 3), floor
     y = 0; `contact` (T, 4) bool in FEET order, estimated from the motion if not given)."""
     pos = positions.copy()
@@ -179,35 +190,29 @@ def pin_feet(positions: np.ndarray, fps: float, contact: np.ndarray | None = Non
     count = stance.sum(1, keepdims=True)
     slide = np.where(count > 0, slide.sum(1) / np.maximum(count, 1), 0.0)
     correction = -np.concatenate([np.zeros((1, 2)), np.cumsum(slide, axis=0)])
-    correction = _savgol(correction, 0.25, fps)
+    correction = _savgol(correction, CORRECTION_SMOOTHING, fps)
+    if drift_window:
+        # Foot-locking drifts where contacts are wrong; the reprojected root does not drift but
+        # is noisy. Keep the slow part of the trajectory from the latter, the fast part from the feet.
+        correction = correction - _savgol(correction, drift_window, fps, order=1)
     pos[..., 0] += correction[:, None, 0]
     pos[..., 2] += correction[:, None, 1]
-    # 2. What still slides: put each grounded ankle on its pin (knee re-bent, two-bone IK), and turn
-    #    each grounded toe onto its pin about the ankle.
+    # 2. What still slides: move each foot joint by an offset that holds it on its pin while it is
+    #    down and changes smoothly (linearly, then Gaussian-smoothed) while it is in the air, so
+    #    lifting a foot off its pin never jerks. The ankle moves by re-bending the knee (two-bone
+    #    IK), the toes by turning the foot about the ankle.
     for k, (hip, knee, ankle, toe) in enumerate(LEGS):
-        ankle_down, toe_down = contact[:, 2 * k], contact[:, 2 * k + 1]
         foot_length = np.linalg.norm(pos[:, toe] - pos[:, ankle], axis=-1, keepdims=True)
-        target = pos[:, ankle].copy()
-        for a, b in _segments(ankle_down):
-            target[a:b, [0, 2]] = pos[a:b, ankle][:, [0, 2]].mean(0)
-        w = _blend(ankle_down)[:, None]
-        target = pos[:, ankle] + (target - pos[:, ankle]) * w
+        target = pos[:, ankle] + _pin_offset(pos[:, ankle], contact[:, 2 * k])
         l1 = np.linalg.norm(pos[:, knee] - pos[:, hip], axis=-1, keepdims=True)
         l2 = np.linalg.norm(pos[:, ankle] - pos[:, knee], axis=-1, keepdims=True)
         new_knee, new_ankle = _two_bone(pos[:, hip], pos[:, knee], target, l1, l2)
         pos[:, toe] += new_ankle - pos[:, ankle]
         pos[:, knee], pos[:, ankle] = new_knee, new_ankle
 
-        toe_target = pos[:, toe].copy()
-        for a, b in _segments(toe_down):
-            toe_target[a:b, [0, 2]] = pos[a:b, toe][:, [0, 2]].mean(0)
-        w = _blend(toe_down)[:, None]
-        toe_target = pos[:, toe] + (toe_target - pos[:, toe]) * w
-        direction = toe_target - pos[:, ankle]
-        pos[:, toe] = (
-            pos[:, ankle]
-            + direction / np.maximum(np.linalg.norm(direction, axis=-1, keepdims=True), 1e-6) * foot_length
-        )
+        direction = pos[:, toe] + _pin_offset(pos[:, toe], contact[:, 2 * k + 1]) - pos[:, ankle]
+        direction /= np.maximum(np.linalg.norm(direction, axis=-1, keepdims=True), 1e-6)
+        pos[:, toe] = pos[:, ankle] + direction * foot_length
     return pos
 
 
@@ -215,7 +220,7 @@ def floor_height(positions: np.ndarray, contact: np.ndarray | None = None) -> fl
     """Height of the floor under a world track (T, 22, 3): the median sole height under the foot
     joints in contact, or without contacts a low percentile of the lowest sole per frame (robust to
     a few frames that sink through it)."""
-    soles = positions[:, list(FEET), 1] - FOOT_REST_HEIGHT  # (T, 4)
+    soles = positions[:, list(FEET), 1] - CONTACT_HEIGHT  # (T, 4)
     if contact is not None and contact.sum() >= 3:
         return float(np.median(soles[contact]))
     lowest = soles.min(1)
@@ -244,7 +249,7 @@ def to_world(
     translation = np.concatenate([image_xy * depth[:, None], depth[:, None]], 1)
     cam = relative + translation[:, None]
 
-    up = estimate_up(cam, o.level_camera, contact)
+    up = estimate_up(cam, o.level_camera)
     rot = camera_to_world_rotation(up)
     world = cam @ rot.T
     world = _savgol(world, o.smooth_window, fps)
