@@ -47,6 +47,7 @@ class WorldOptions:
     smooth_window: float = 0.5  # seconds, Savitzky-Golay window (order 2) on joints
     depth_window: float = 1.0  # seconds, on the root's distance from the camera (the noisiest part)
     pin_feet: bool = True
+    ground_depth: bool = True  # refine depth by putting grounded feet on the floor (tilted cameras)
 
 
 def solve_translation(
@@ -227,6 +228,33 @@ def floor_height(positions: np.ndarray, contact: np.ndarray | None = None) -> fl
     return float(np.percentile(lowest, 10)) if len(lowest) > 1 else float(lowest[0])
 
 
+def ground_depth_correction(
+    relative: np.ndarray, translation: np.ndarray, up: np.ndarray, contact: np.ndarray
+) -> np.ndarray:
+    """Log-depth corrections (T,) that put the feet in contact on the floor.
+
+    Seen from above, a person's distance follows from where their feet meet the floor, far more
+    precisely than from their size in the image. The floor's height is the median over all
+    contacts; each frame with contacts is then slid along its viewing ray (depth scaled by s) so
+    that its grounded feet touch it. The correction is weighted by how steeply the ray meets the
+    floor (none for a level view, where it tells nothing).
+    """
+    feet_rel = relative[:, list(FEET)] @ up - CONTACT_HEIGHT  # (T, 4) sole heights relative to the pelvis
+    along = translation @ up  # (T,) pelvis height relative to the camera
+    soles = feet_rel + along[:, None]
+    if contact.sum() < 3:
+        return np.zeros(len(relative))
+    floor = np.median(soles[contact])
+    counts = contact.sum(1)
+    mean_rel = np.where(counts > 0, (feet_rel * contact).sum(1) / np.maximum(counts, 1), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = (floor - mean_rel) / along
+    steepness = np.abs(along) / np.linalg.norm(translation, axis=-1)  # sine of the ray's tilt
+    weight = np.clip((steepness - np.sin(np.radians(3))) / (np.sin(np.radians(15)) - np.sin(np.radians(3))), 0, 1)
+    weight = np.where((counts > 0) & np.isfinite(scale) & (scale > 0.5) & (scale < 2.0), weight, 0.0)
+    return weight * np.log(np.where(weight > 0, scale, 1.0))
+
+
 def to_world(
     relative: np.ndarray,
     keypoints: np.ndarray,
@@ -244,12 +272,16 @@ def to_world(
     translation = solve_translation(relative, keypoints, confidence, focal, center)
     # The pelvis's place in the image is well known; its depth (read from the body's size in the
     # image) is noisy, so it is smoothed over a longer window.
-    depth = np.exp(_savgol(np.log(translation[:, 2]), o.depth_window, fps))
+    log_depth = np.log(translation[:, 2])
     image_xy = _savgol(translation[:, :2] / translation[:, 2:], o.smooth_window, fps)
+    translation = np.concatenate([image_xy, np.ones((len(image_xy), 1))], 1) * translation[:, 2:]
+    up = estimate_up(relative + translation[:, None], o.level_camera)
+    if contact is not None and o.ground_depth:
+        log_depth = log_depth + ground_depth_correction(relative, translation, up, contact)
+    depth = np.exp(_savgol(log_depth, o.depth_window, fps))
     translation = np.concatenate([image_xy * depth[:, None], depth[:, None]], 1)
     cam = relative + translation[:, None]
 
-    up = estimate_up(cam, o.level_camera)
     rot = camera_to_world_rotation(up)
     world = cam @ rot.T
     world = _savgol(world, o.smooth_window, fps)
