@@ -225,3 +225,26 @@ def test_overlay_of_a_keypoint_file(tiny_checkpoint, coco_json, tmp_path):
 def test_the_shipped_lifter_loads():
     pipe = LiftPipeline.from_pretrained(CHECKPOINT_DIR / "lifter")
     assert pipe.lifter.config.window > 1
+
+
+def test_an_image_folder_is_read_in_natural_order(tiny_checkpoint, tmp_path, monkeypatch):
+    from PIL import Image
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in (1, 2, 10):  # frame10 sorts after frame2; one image of another size is resized
+        size = (64, 48) if i != 2 else (32, 24)
+        Image.new("RGB", size, (i * 20, 0, 0)).save(folder / f"frame{i}.png")
+    (folder / "notes.txt").write_text("not an image")
+    seen = []
+
+    def fake(frames, total=None, progress=True):
+        for f in frames:
+            seen.append((f.shape, int(f[0, 0, 0])))
+        return _fake_detections(len(seen))
+
+    monkeypatch.setattr(detect, "detect_mediapipe", fake)
+    result = LiftPipeline.from_pretrained(tiny_checkpoint)(folder, fps=10, progress=False)
+    assert seen == [((48, 64, 3), 20), ((48, 64, 3), 40), ((48, 64, 3), 200)]
+    assert result.keypoints.fps == 10 and result.image_size == (64, 48)
+    assert (tmp_path / "frames.keypoints.npz").exists()
