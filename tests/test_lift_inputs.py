@@ -84,8 +84,7 @@ def test_coco_results_json_with_several_people_and_a_missing_frame(tmp_path):
         {"image_id": 0, "category_id": 1, "keypoints": (kp[0] * 0.5).ravel().tolist(), "score": 0.3},
         {"image_id": 2, "category_id": 1, "keypoints": kp[2].ravel().tolist(), "score": 0.8},
         {"image_id": 3, "category_id": 1, "keypoints": kp[3].tolist(), "score": 0.8},  # nested [x, y, s] lists
-        {"image_id": 1, "category_id": 1, "keypoints": None},  # a frame with nobody
-    ]
+    ]  # frame 1: nobody
     path = tmp_path / "dets.json"
     path.write_text(json.dumps(results))
     track = read_keypoint_file(path, fps=25.0, image_size=(640, 480))
@@ -135,6 +134,16 @@ def test_bad_npz_files_are_user_errors(tmp_path, content, message):
     path = tmp_path / "bad.npz"
     np.savez(path, **content)
     with pytest.raises(UserError, match=message):
+        read_keypoint_file(path)
+
+
+def test_malformed_json_is_a_user_error(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps([{"image_id": 0, "keypoints": ["a", "b", "c"] * 17}]))
+    with pytest.raises(UserError, match="bad.json"):
+        read_keypoint_file(path)
+    path.write_text("{not json")
+    with pytest.raises(UserError, match="not valid JSON"):
         read_keypoint_file(path)
 
 

@@ -163,8 +163,10 @@ def _read_json(path: Path) -> tuple[np.ndarray, float | None, tuple[int, int] | 
         if not isinstance(data, list):
             raise UserError(f"{path.name}: expected a list of per-frame results with 'keypoints', or COCO annotations")
         frames = []
-        if data and isinstance(data[0], dict) and "image_id" in data[0] and "frame" not in data[0]:
+        if data and all(isinstance(d, dict) and "image_id" in d for d in data):  # detector results
             ids = sorted({d["image_id"] for d in data}, key=lambda v: (isinstance(v, str), v))
+            if all(isinstance(i, int) for i in ids):  # frame numbers: frames with nobody are missing
+                ids = list(range(ids[0], ids[-1] + 1))
             by_id = {i: [] for i in ids}
             for d in data:
                 by_id[d["image_id"]].append(d)
@@ -223,7 +225,10 @@ def _read_npz(path: Path) -> tuple[np.ndarray, float | None, tuple[int, int] | N
 def read_keypoint_file(path: Path, fps: float | None = None, image_size: tuple[int, int] | None = None) -> Keypoints2D:
     """A COCO-17 / MediaPipe-33 keypoint file -> Keypoints2D in pixels."""
     path = Path(path)
-    kp, file_fps, file_size = (_read_json if path.suffix.lower() == ".json" else _read_npz)(path)
+    try:
+        kp, file_fps, file_size = (_read_json if path.suffix.lower() == ".json" else _read_npz)(path)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # well-formed JSON, wrong content
+        raise UserError(f"{path.name}: cannot read keypoints ({type(exc).__name__}: {exc})") from exc
     if not np.isfinite(kp).all():
         raise UserError(f"{path.name}: keypoints contain NaN or infinite values")
     layout = _layout(kp.shape[1], path)
