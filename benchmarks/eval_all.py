@@ -186,7 +186,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--samples", type=int, default=64)
-    parser.add_argument("--mm-prompts", type=int, default=8)
+    parser.add_argument("--mm-prompts", type=int, default=4)
     parser.add_argument("--mm-samples", type=int, default=8)
     parser.add_argument("--split", default="test", choices=("test", "train", "all"))
     parser.add_argument("--checkpoints", type=Path, default=ROOT / "checkpoints")

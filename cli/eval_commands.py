@@ -88,7 +88,7 @@ def t2m(
     guidance: float = typer.Option(2.5, "--guidance", help="Classifier-free guidance scale."),
     repeats: int = typer.Option(3, "--repeats", help="Repeated runs (mean ± 95% interval)."),
     samples: int = typer.Option(64, "--samples", help="Evaluation items per run (pools of 32)."),
-    mm_prompts: int = typer.Option(8, "--mm-prompts", help="Prompts for MultiModality (0 skips it)."),
+    mm_prompts: int = typer.Option(4, "--mm-prompts", help="Prompts for MultiModality (0 skips it)."),
     mm_samples: int = typer.Option(8, "--mm-samples", help="Samples per MultiModality prompt."),
     split: str = typer.Option("test", "--split", help="Corpus split for real data and prompts: test, train or all."),
     evaluator: Path = typer.Option(None, "--evaluator", help="Evaluator folder (default: checkpoints/evaluator)."),

@@ -61,7 +61,7 @@ def run_t2m_evaluation(
     guidance: float = 2.5,
     repeats: int = 3,
     samples: int = 64,
-    mm_prompts: int = 8,
+    mm_prompts: int = 4,
     mm_samples: int = 8,
     split: str = "test",
     seconds: float = 4.0,

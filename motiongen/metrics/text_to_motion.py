@@ -37,7 +37,8 @@ POOL_SIZE = 32
 GENERATION_METRICS = ("fid", "top1", "top2", "top3", "mm_dist", "diversity", "multimodality")
 ALL_METRICS = GENERATION_METRICS + PHYSICS_NAMES
 
-Generate = Callable[[list[str], int], list[Motion]]  # (prompts, seed) -> one motion per prompt
+# (prompts, seed) -> one motion per prompt; prompt i should use seed + i, so repeated prompts differ.
+Generate = Callable[[list[str], int], list[Motion]]
 
 
 @dataclass
@@ -120,7 +121,7 @@ def evaluate_text_to_motion(
     generate: Generate | None = None,
     samples: int = 64,
     repeats: int = 3,
-    mm_prompts: int = 8,
+    mm_prompts: int = 4,
     mm_samples: int = 8,
     frames: int = 80,
     seed: int = 0,
@@ -162,9 +163,12 @@ def evaluate_text_to_motion(
             if hml3d_encode is not None:
                 model.update(motion_only_scores(hml3d_encode(generated), hml_real, seed + r))
             if mm_prompts > 0 and mm_samples > 1:
-                picks = random.Random(seed + r).sample(texts, min(mm_prompts, len(set(texts))))
-                mm = [evaluator.encode_motions(generate([p] * mm_samples, seed + 1000 * r + 500)) for p in picks]
-                model["multimodality"] = G.multimodality(np.stack(mm), times=10, seed=seed + r)
+                unique = sorted(set(texts))
+                picks = random.Random(seed + r).sample(unique, min(mm_prompts, len(unique)))
+                # One batch: every copy of a prompt gets its own seed (the generator seeds row i with seed + i).
+                batch = generate([p for p in picks for _ in range(mm_samples)], seed + 1000 * r + 500)
+                mm = evaluator.encode_motions(batch).reshape(len(picks), mm_samples, -1)
+                model["multimodality"] = G.multimodality(mm, times=10, seed=seed + r)
             for k, v in model.items():
                 rows["model"].setdefault(k, []).append(v)
 
