@@ -204,3 +204,20 @@ def test_cli_errors_are_one_line(tmp_path, monkeypatch, capsys):
         assert exit_info.value.code == 2
         lines = capsys.readouterr().err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], lines
+
+
+def test_generate_command_runs_the_student(tiny_run, tmp_path, monkeypatch, capsys):
+    from motiongen.cli.app import main
+    from motiongen.io import load_motion
+
+    out = tmp_path / "walk.npz"
+    args = ["motiongen", "generate", "a person walks", "--sampler", "flow", "--steps", "2", "--quiet"]
+    monkeypatch.setattr(sys, "argv", [*args, "--checkpoint", str(tiny_run["student"]), "-s", "2", "-o", str(out)])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 0 and len(load_motion(out)) == 40
+    monkeypatch.setattr(sys, "argv", [*args, "-o", str(tmp_path / "x.npz")])
+    monkeypatch.setenv("MOTIONGEN_T2M_FLOW_CHECKPOINT", str(tmp_path / "no_student"))
+    with pytest.raises(SystemExit) as exit_info:  # no shipped student there: one clear line
+        main()
+    assert exit_info.value.code == 2 and "checkpoint folder not found" in capsys.readouterr().err
