@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from motiongen.cli import data_commands, eval_commands, lift_commands, motion_commands
+from motiongen.cli import data_commands, distill_commands, eval_commands, lift_commands, motion_commands
 
 app = typer.Typer(
     name="motiongen",
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 motion_commands.register(app)
 lift_commands.register(app)
+distill_commands.register(app)
 app.add_typer(data_commands.app, name="data")
 app.add_typer(eval_commands.app, name="eval")
 
