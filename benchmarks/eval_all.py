@@ -46,7 +46,7 @@ def run_one(checkpoint: Path, sampler: str, steps: int, args, out: Path) -> dict
         sys.executable, "-m", "motiongen.cli.app", "eval", "t2m", "--checkpoint", str(checkpoint),
         "--sampler", sampler, "--steps", str(steps), "--repeats", str(args.repeats), "--samples", str(args.samples),
         "--mm-prompts", str(args.mm_prompts), "--mm-samples", str(args.mm_samples), "--split", args.split,
-        "--json", str(out), "--force",
+        "--threads", str(args.threads), "--json", str(out), "--force",
     ]  # fmt: skip
     if args.quiet:
         command.append("--quiet")
@@ -82,6 +82,9 @@ def baseline_results(args) -> list[tuple[str, dict]]:
     from motiongen.models.evaluator import load_evaluator
     from motiongen.paths import CHECKPOINT_DIR
 
+    import torch
+
+    torch.set_num_threads(max(1, args.threads))
     evaluator = load_evaluator(CHECKPOINT_DIR / "evaluator")
     clips = load_corpus(None if args.split == "all" else args.split)
     retrieval = retrieval_baseline(load_corpus("train"), evaluator.sentence_embeddings)
@@ -151,10 +154,12 @@ def results_section(results: list[dict], baselines: list[tuple[str, dict]], args
         ]  # fmt: skip
         parts += [
             "",
-            f"Speed on this machine's CPU (2 cores, shared with other work; torch threads "
-            f"{results[0]['speed']['torch_threads']}): one 4-s clip per call (median of 3 after a warm-up), the same "
-            "in the evaluation's batches, and the peak resident memory of a process that loaded the pipeline and "
-            "generated a clip.",
+            f"Speed on this machine's CPU (2 cores, shared with other work; {results[0]['speed']['torch_threads']} "
+            "torch thread(s)): one 4-s clip per call (median of 3 after a warm-up), the same in the evaluation's "
+            "batches, and the peak resident memory of a process that loaded the pipeline and generated a clip. "
+            "On this shared machine one thread is much faster than two: with two, each thread waits for a core "
+            "that other work holds (DDIM 50 steps, one clip: 0.5-1.1 s with one thread, 8-50 s with two, "
+            "measured side by side).",
             "",
             markdown_table(
                 ["model / sampler", "ms per 4-s clip", "s of motion per s", "ms per clip (batched)", "peak memory MB"],
@@ -164,8 +169,8 @@ def results_section(results: list[dict], baselines: list[tuple[str, dict]], args
     parts += [
         "",
         f"Reproduce: `.venv/bin/python benchmarks/eval_all.py --repeats {args.repeats} --samples {args.samples} "
-        f"--mm-prompts {args.mm_prompts} --mm-samples {args.mm_samples} --split {split}` (JSON per run in "
-        "runs/benchmarks/).",
+        f"--mm-prompts {args.mm_prompts} --mm-samples {args.mm_samples} --split {split} --threads {args.threads}` "
+        "(JSON per run in runs/benchmarks/).",
     ]
     return "\n".join(parts)
 
@@ -191,6 +196,7 @@ def main() -> None:
     parser.add_argument("--split", default="test", choices=("test", "train", "all"))
     parser.add_argument("--checkpoints", type=Path, default=ROOT / "checkpoints")
     parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run (1: see the docs)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
 

@@ -98,6 +98,7 @@ def t2m(
         "--hml3d-evaluator",
         help="Folder with the HumanML3D evaluator's finest.tar, mean.npy, std.npy: adds its FID and Diversity.",
     ),
+    threads: int = typer.Option(0, "--threads", help="Torch CPU threads (0: torch's default)."),
     json_out: Path = JSON_OUT,
     force: bool = FORCE,
     quiet: bool = QUIET,
@@ -118,6 +119,7 @@ def t2m(
     result = run_t2m_evaluation(
         checkpoint or CHECKPOINT_DIR / "t2m", evaluator or CHECKPOINT_DIR / "evaluator", sampler, steps, guidance,
         repeats, samples, mm_prompts, mm_samples, split, seed=seed, progress=not quiet, hml3d_evaluator=hml3d_evaluator,
+        threads=threads,
     )  # fmt: skip
     Console().print(t2m_table(result))
     if json_out:
@@ -132,13 +134,14 @@ def t2m_table(result: dict):
 
     s, speed = result["settings"], result["speed"]
     table = Table(
-        title=f"text-to-motion, {s['split']} split: {s['checkpoint']} ({s['sampler']}, {s['steps']} steps, "
-        f"guidance {s['guidance']:g}); {result['repeats']} runs x {result['items']} items; mean ± 95% interval",
+        title=f"text-to-motion, {s['split']} split: {s['checkpoint']} ({s['sampler']}, {s['steps']} steps"
+        + (f", guidance {s['guidance']:g}" if s["sampler"] != "flow" else "")
+        + f"); {result['repeats']} runs x {result['items']} items; mean ± 95% interval",
         caption=f"R@k chance {', '.join(f'{c:.3f}' for c in result['chance'])}; a perfect evaluator reaches "
         f"{', '.join(f'{c:.3f}' for c in result['ceiling'])} on these pools.\n"
         f"Speed, one {s['seconds']:g}-s clip: {speed['ms_per_clip']:.0f} ms "
         f"({speed['motion_seconds_per_second']:.1f} s of motion per s); batched: {speed['batched_ms_per_clip']:.0f} ms "
-        f"per clip; peak memory {speed['peak_memory_mb']:.0f} MB.",
+        f"per clip; peak memory {speed['peak_memory_mb']:.0f} MB; {speed['torch_threads']} torch thread(s).",
     )
     for name in ("metric", "real data", "model"):
         table.add_column(name, justify="left" if name == "metric" else "right")
