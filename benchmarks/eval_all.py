@@ -76,13 +76,13 @@ def corpus_physics() -> str:
 
 def baseline_results(args) -> list[tuple[str, dict]]:
     """The same protocol for two reference generators (in this process, no checkpoint needed)."""
+    import torch
+
     from motiongen.data.corpus import load_corpus
     from motiongen.metrics.baselines import retrieval_baseline, still_baseline
     from motiongen.metrics.text_to_motion import evaluate_text_to_motion
     from motiongen.models.evaluator import load_evaluator
     from motiongen.paths import CHECKPOINT_DIR
-
-    import torch
 
     torch.set_num_threads(max(1, args.threads))
     evaluator = load_evaluator(CHECKPOINT_DIR / "evaluator")
