@@ -36,6 +36,8 @@ FEET = FOOT_JOINTS  # left ankle, left toes, right ankle, right toes: the order 
 # Height of each foot joint above the floor while it is in contact: the median over the corpus
 # train split (joint centres sit above the floor; the toes roll, so more than the 2 cm at rest).
 CONTACT_HEIGHT = np.array([0.085, 0.045, 0.085, 0.045])
+GROUND_MARGIN = 0.02  # m
+GROUND_SPEED = 1.0  # m/s
 CONTACT_THRESHOLD = 0.35  # on the lifter's contact probability (missed contacts slide, so lean to yes)
 PIN_SMOOTHING = 1.5  # frames (Gaussian sigma) over which pin offsets are smoothed
 CORRECTION_SMOOTHING = 0.5  # seconds, on the root correction of foot locking
@@ -160,6 +162,20 @@ def contacts_of(positions: np.ndarray, fps: float, probabilities: np.ndarray | N
             if b - a < 3:
                 contact[a:b, k] = False
     return contact
+
+
+def grounded_feet(positions: np.ndarray, fps: float, contact: np.ndarray | None) -> np.ndarray:
+    """Foot joints to pin (T, 4): those the lifter says are in contact, and any that are on the
+    floor (within GROUND_MARGIN of their contact height) and slow (below GROUND_SPEED) anyway,
+    since a low foot that slides is what the eye notices."""
+    feet = positions[:, list(FEET)]
+    low = feet[..., 1] < CONTACT_HEIGHT + GROUND_MARGIN
+    speed = np.zeros(low.shape)
+    if len(feet) > 1:
+        speed[1:] = np.linalg.norm(np.diff(feet[..., [0, 2]], axis=0), axis=-1) * fps
+        speed[0] = speed[1]
+    geometric = contacts_of(None, fps, (low & (speed < GROUND_SPEED)).astype(float))
+    return geometric if contact is None else (contact | geometric)
 
 
 def _pin_offset(track: np.ndarray, down: np.ndarray) -> np.ndarray:
@@ -289,7 +305,7 @@ def to_world(
     floor = floor_height(world, contact)
     world[..., 1] -= floor
     if o.pin_feet and len(world) > 3:
-        world = pin_feet(world, fps, contact)
+        world = pin_feet(world, fps, grounded_feet(world, fps, contact))
     motion = Motion.from_positions(world, fps)
     pitch = float(np.degrees(np.arcsin(np.clip(-rot[1, 2], -1, 1))))  # camera tilt, + = looking down
     info = {"camera_height": float(-floor), "camera_pitch_deg": pitch, "camera_to_world": rot.tolist()}
