@@ -136,7 +136,7 @@ def align_trajectory(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     return out
 
 
-def evaluate_world(model, sequences: list[Sequence], fps: float = 20.0) -> dict[str, float]:
+def evaluate_world(model, sequences: list[Sequence], fps: float = 20.0, options=None) -> dict[str, float]:
     """World placement of lifted tracks (for static cameras): root trajectory error (mm, after a
     turn and shift of the whole track), foot skating, jitter; ground truth's skating and jitter beside."""
     from motiongen.lifting.world import to_world
@@ -145,9 +145,7 @@ def evaluate_world(model, sequences: list[Sequence], fps: float = 20.0) -> dict[
     root_err, skate, jit, skate_gt, jit_gt = [], [], [], [], []
     for seq in sequences:
         relative, contacts = lift_sequence(model, seq.keypoints, seq.confidence)
-        motion, _ = to_world(
-            relative, seq.keypoints, seq.confidence, seq.focal, seq.center, fps, contact_probabilities=contacts
-        )
+        motion, _ = to_world(relative, seq.keypoints, seq.confidence, seq.focal, seq.center, fps, options, contacts)
         pos = align_trajectory(motion.positions(), seq.world_joints)
         root_err.append(np.linalg.norm(pos[:, 0] - seq.world_joints[:, 0], axis=-1).mean())
         skate.append(foot_skating_ratio(pos, fps))
