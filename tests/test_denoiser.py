@@ -214,3 +214,14 @@ def test_group_mask_expands_like_the_denoiser_expects():
     mask = torch.zeros(2, 4, NUM_GROUPS, dtype=torch.bool)
     mask[0, 1, 0] = True
     assert expand_mask(mask).shape == (2, 4, FEATURE_DIM) and expand_mask(mask)[0, 1].any()
+
+
+def test_skip_gate_passes_the_noisy_input_through():
+    model = tiny_denoiser(skip_gate=True)
+    torch.nn.init.zeros_(model.output.weight)
+    torch.nn.init.zeros_(model.output.bias)
+    x, ctx, cmask = inputs()
+    # untrained gate: sigmoid(0) = 0.5 of the input; the network's own output is zero here
+    torch.testing.assert_close(model(x, torch.tensor(3), ctx, cmask), 0.5 * x)
+    torch.nn.init.constant_(model.skip.bias, 20.0)
+    torch.testing.assert_close(model(x, torch.tensor(3), ctx, cmask), x)

