@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from motiongen.cli import data_commands, distill_commands, eval_commands, lift_commands, motion_commands
+from motiongen.cli import data_commands, distill_commands, eval_commands, generate_commands, lift_commands, motion_commands
 
 app = typer.Typer(
     name="motiongen",
@@ -17,6 +17,7 @@ app = typer.Typer(
     add_completion=False,
 )
 motion_commands.register(app)
+generate_commands.register(app)
 lift_commands.register(app)
 distill_commands.register(app)
 app.add_typer(data_commands.app, name="data")
