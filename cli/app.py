@@ -7,7 +7,14 @@ import sys
 
 import typer
 
-from motiongen.cli import data_commands, distill_commands, eval_commands, generate_commands, lift_commands, motion_commands
+from motiongen.cli import (
+    data_commands,
+    distill_commands,
+    eval_commands,
+    generate_commands,
+    lift_commands,
+    motion_commands,
+)
 
 app = typer.Typer(
     name="motiongen",
