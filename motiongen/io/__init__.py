@@ -45,6 +45,18 @@ def check_output(path: str | Path, force: bool = False) -> Path:
     return check_writable(path, force)
 
 
+def single_person(motions, format_name: str):
+    """The one `Motion` a single-person format can hold (a Motion, or a list of exactly one)."""
+    from motiongen.motion import Motion
+
+    if isinstance(motions, Motion):
+        return motions
+    motions = list(motions)
+    if len(motions) != 1:
+        raise UserError(f"{format_name} holds one person, got {len(motions)}; write each person to its own file")
+    return motions[0]
+
+
 def load_motion(path: str | Path):
     """Read any supported file into a `Motion` (retargeted onto SMPL-22)."""
     path = Path(path)

@@ -22,6 +22,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from motiongen.errors import UserError
+from motiongen.io import single_person
 from motiongen.io.retarget import exact_smpl_scale, retarget
 from motiongen.motion.motion import Motion
 from motiongen.motion.skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS, REST_OFFSETS
@@ -265,7 +266,7 @@ def read(path: str | Path) -> Motion:
 
 def write(motions, path: str | Path, units: str = "m") -> None:
     """Write one Motion as an SMPL-22 BVH (units "m" or "cm")."""
-    motion = _single(motions)
+    motion = single_person(motions, "BVH")
     if units not in UNITS:
         raise UserError(f"unknown BVH units '{units}'; use one of {', '.join(UNITS)}")
     scale = UNITS[units]
@@ -276,15 +277,6 @@ def write(motions, path: str | Path, units: str = "m") -> None:
         list(JOINT_NAMES), list(PARENTS), offsets, end_sites, motion.quats, motion.root * scale, 1.0 / motion.fps
     )
     Path(path).write_text(text, encoding="utf-8")
-
-
-def _single(motions) -> Motion:
-    if isinstance(motions, Motion):
-        return motions
-    motions = list(motions)
-    if len(motions) != 1:
-        raise UserError(f"BVH holds one person, got {len(motions)}; write each person to its own file")
-    return motions[0]
 
 
 def format_bvh(

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from motiongen.errors import UserError
+from motiongen.io import single_person
 from motiongen.motion.motion import Motion
 from motiongen.motion.skeleton import NUM_JOINTS
 
@@ -50,15 +51,6 @@ def read(path: str | Path) -> Motion:
 
 def write(motions, path: str | Path) -> None:
     """Write one Motion as (T, 22, 3) float32 joint positions at 20 fps."""
-    motion = _single(motions).resampled(HUMANML3D_FPS)
+    motion = single_person(motions, "a HumanML3D .npy file").resampled(HUMANML3D_FPS)
     with open(path, "wb") as f:  # a file object, so numpy does not change the name
         np.save(f, motion.positions().astype(np.float32))
-
-
-def _single(motions) -> Motion:
-    if isinstance(motions, Motion):
-        return motions
-    motions = list(motions)
-    if len(motions) != 1:
-        raise UserError(f"a HumanML3D .npy file holds one person, got {len(motions)}; write each to its own file")
-    return motions[0]

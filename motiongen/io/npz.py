@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from motiongen.errors import UserError
+from motiongen.io import single_person
 from motiongen.motion import rotations as R
 from motiongen.motion.motion import Motion
 from motiongen.motion.skeleton import NUM_JOINTS
@@ -51,7 +52,7 @@ def read(path: str | Path) -> Motion:
 
 def write(motions, path: str | Path, layout: str = "amass") -> None:
     """Write one Motion; layout "amass" (default) or "motiongen" (the corpus layout)."""
-    motion = _single(motions)
+    motion = single_person(motions, ".npz")
     if layout == "amass":
         arrays = _amass_arrays(motion)
     elif layout == "motiongen":
@@ -136,12 +137,3 @@ def _fps(arrays: dict, keys: tuple[str, ...], label: str) -> float:
                 return float(value)
             raise UserError(f"{label}: '{key}' must be one positive number, got {value!r}")
     raise UserError(f"{label} has no frame rate (none of the keys {', '.join(keys)})")
-
-
-def _single(motions) -> Motion:
-    if isinstance(motions, Motion):
-        return motions
-    motions = list(motions)
-    if len(motions) != 1:
-        raise UserError(f".npz holds one person, got {len(motions)}; write each person to its own file")
-    return motions[0]
