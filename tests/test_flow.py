@@ -88,6 +88,21 @@ def test_reflow_pairs_round_trip_and_padding(tmp_path):
         ReflowPairs.load(tmp_path / "bad.safetensors")
 
 
+def test_acceleration_error_sees_jitter_not_drift():
+    from motiongen.training.distill import acceleration_error
+
+    target = torch.randn(2, 8, 3, generator=torch.Generator().manual_seed(3))
+    frames = torch.arange(8, dtype=torch.float32)[None, :, None]
+    mask = torch.ones(2, 8, dtype=torch.bool)
+    assert float(acceleration_error(target + 0.5 * frames, target, mask)) == pytest.approx(0.0, abs=1e-10)
+    zigzag = target + (-1.0) ** frames  # second difference of +-1 alternation is +-4
+    assert float(acceleration_error(zigzag, target, mask)) == pytest.approx(16.0)
+    mask[1, 4:] = False  # padding frames do not count, whatever they hold
+    padded = zigzag.clone()
+    padded[1, 4:] = 1e6
+    assert float(acceleration_error(padded, target, mask)) == pytest.approx(16.0)
+
+
 # -- tiny teacher -> student ----------------------------------------------------------------------
 
 

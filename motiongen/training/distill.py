@@ -58,6 +58,9 @@ class DistillConfig:
     grid_prob: float = 0.5  # share of sigmas drawn from `grid` (the rest uniform in (0, 1])
     grid: list[float] = field(default_factory=lambda: [1.0, 0.75, 0.5, 0.25])
     loss_weights: dict[str, float] | None = None  # None: the teacher's
+    # weight of matching the teacher's frame-to-frame acceleration of the (normalised) features:
+    # a high-frequency view of the error, which few-step samples otherwise show as jitter
+    smooth_weight: float = 0.0
     batch_size: int = 32
     max_steps: int = 600
     lr: float = 1.0e-4
@@ -237,9 +240,12 @@ def student_from_teacher(teacher, dropout: float = 0.0) -> nn.ModuleDict:
     from motiongen.conditioning.text import TextConditioner
     from motiongen.models.denoiser import MotionDenoiser
 
-    denoiser = MotionDenoiser.from_config({**teacher.denoiser.config, "dropout": dropout})
+    config = {k: v for k, v in teacher.denoiser.config.items() if not k.startswith("_")}
+    denoiser = MotionDenoiser.from_config({**config, "dropout": dropout})
     denoiser.load_state_dict(teacher.denoiser.state_dict())
-    text = TextConditioner.from_config(teacher.text_conditioner.config)
+    text = TextConditioner.from_config(
+        {k: v for k, v in teacher.text_conditioner.config.items() if not k.startswith("_")}
+    )
     text.load_state_dict(teacher.text_conditioner.state_dict())
     return nn.ModuleDict({"denoiser": denoiser, "text": text})
 
@@ -256,16 +262,31 @@ def distill_step(models, batch: dict, config: DistillConfig, loss_weights: dict,
     from motiongen.training.losses import diffusion_losses
 
     denoiser, text = models["denoiser"], models["text"]
+    context = text.encode(batch["captions"])
     sigma = draw_sigmas(len(batch["lengths"]), config, generator)
     x = interpolate(batch["sample"], batch["noise"], sigma)
-    context = text.encode(batch["captions"])
     pred = denoiser(
         x, sigma * timesteps, *context, known=batch["known"], known_mask=batch["known_mask"],
         frame_mask=batch["frame_mask"],
     )  # fmt: skip
-    return diffusion_losses(
+    losses = diffusion_losses(
         pred, batch["sample"], batch["frame_mask"], denoiser.denormalize, loss_weights, denoiser.config.fps
     )
+    if config.smooth_weight > 0:
+        losses["smooth"] = acceleration_error(pred, batch["sample"], batch["frame_mask"])
+        losses["loss"] = losses["loss"] + config.smooth_weight * losses["smooth"]
+    return losses
+
+
+def acceleration_error(pred: torch.Tensor, target: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference of second differences over time, on real frames only."""
+
+    def second_difference(x):
+        return x[:, 2:] - 2 * x[:, 1:-1] + x[:, :-2]
+
+    valid = (frame_mask[:, 2:] & frame_mask[:, 1:-1] & frame_mask[:, :-2]).to(pred.dtype)
+    error = ((second_difference(pred) - second_difference(target)) ** 2).mean(-1)
+    return (error * valid).sum() / valid.sum().clamp(min=1)
 
 
 @torch.no_grad()
