@@ -187,7 +187,7 @@ def test_losses_are_zero_at_the_target_and_grow_with_errors(real_features):
     mean, std = real_features.mean((0, 1)), real_features.std((0, 1)).clamp(min=0.01)
     target = (real_features - mean) / std
     mask = torch.ones(2, 16, dtype=torch.bool)
-    weights = {"feature": 1.0, "positions": 1.0, "velocity": 1.0, "foot": 1.0}
+    weights = {"feature": 1.0, "trajectory": 1.0, "positions": 1.0, "velocity": 1.0, "foot": 1.0}
 
     def losses(pred):
         return diffusion_losses(pred, target, mask, lambda f: f * std + mean, weights)
@@ -202,6 +202,10 @@ def test_losses_are_zero_at_the_target_and_grow_with_errors(real_features):
         worse["feature"], torch.tensor(0.25 * 132 / FEATURE_DIM)
     )  # 132 rotation numbers off by 0.5
     assert worse["positions"] > 1e-3 and worse["loss"] > exact["loss"]
+    assert worse["trajectory"] == 0  # rotations are not part of the root trajectory
+    slower = target.clone()
+    slower[..., SLICES["root_velocity"]] -= 1.0
+    torch.testing.assert_close(losses(slower)["trajectory"], torch.tensor(2 / 4))  # 2 of its 4 numbers off by 1
     # padding frames do not count
     mask[1, 10:] = False
     garbage = target.clone()

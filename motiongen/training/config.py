@@ -42,7 +42,7 @@ class TrainConfig:
     beta_schedule: str = "squaredcos_cap_v2"
     # losses
     loss_weights: dict[str, float] = field(
-        default_factory=lambda: {"feature": 1.0, "positions": 5.0, "velocity": 0.2, "foot": 0.2}
+        default_factory=lambda: {"feature": 1.0, "trajectory": 1.0, "positions": 5.0, "velocity": 0.2, "foot": 0.2}
     )
     # optimisation
     batch_size: int = 32

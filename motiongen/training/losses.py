@@ -1,6 +1,7 @@
 """Training losses for x0-predicting motion diffusion.
 
 - feature: MSE on normalised features (all 206 numbers).
+- trajectory: MSE on the normalised root height, velocity and heading rate alone.
 - positions: joint positions by forward kinematics of the predicted 6D rotations (heading frame,
   metres) against the target's.
 - velocity: frame-to-frame change of those positions (m/s) against the target's.
@@ -18,6 +19,9 @@ from motiongen.motion.contacts import foot_speeds
 from motiongen.motion.features import SLICES, feature_positions
 from motiongen.motion.kinematics import forward_kinematics
 from motiongen.motion.skeleton import NUM_JOINTS
+
+
+TRAJECTORY = slice(SLICES["root_height"].start, SLICES["heading_rate"].stop)
 
 
 def heading_frame_positions(features: torch.Tensor) -> torch.Tensor:
@@ -58,6 +62,9 @@ def diffusion_losses(
     total under "loss" and each term."""
     mask = frame_mask.to(pred.dtype)
     out = {"feature": _masked_mean((pred - target) ** 2, mask)}
+    # Root height, velocity and turning rate are 4 of 206 numbers but carry all of the travel:
+    # their own term keeps them from being under-fitted (which shows as walking on the spot).
+    out["trajectory"] = _masked_mean((pred[..., TRAJECTORY] - target[..., TRAJECTORY]) ** 2, mask)
     need_geometry = any(weights.get(k, 0) > 0 for k in ("positions", "velocity", "foot"))
     if need_geometry:
         pred_raw, target_raw = denormalize(pred), denormalize(target)
