@@ -20,7 +20,6 @@ from motiongen.motion.features import SLICES, feature_positions
 from motiongen.motion.kinematics import forward_kinematics
 from motiongen.motion.skeleton import NUM_JOINTS
 
-
 TRAJECTORY = slice(SLICES["root_height"].start, SLICES["heading_rate"].stop)
 
 
