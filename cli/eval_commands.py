@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from motiongen.cli.options import FORCE, QUIET
+from motiongen.cli.options import FORCE, QUIET, THREADS
 
 app = typer.Typer(help="Measure motion quality: physics metrics, text-to-motion benchmarks.", no_args_is_help=True)
 
@@ -98,7 +98,7 @@ def t2m(
         "--hml3d-evaluator",
         help="Folder with the HumanML3D evaluator's finest.tar, mean.npy, std.npy: adds its FID and Diversity.",
     ),
-    threads: int = typer.Option(0, "--threads", help="Torch CPU threads (0: torch's default)."),
+    threads: int = THREADS,
     json_out: Path = JSON_OUT,
     force: bool = FORCE,
     quiet: bool = QUIET,

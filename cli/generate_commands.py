@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
-from motiongen.cli.options import FORCE, QUIET
+from motiongen.cli.options import FORCE, QUIET, THREADS, set_threads
 
-VIDEO_SUFFIXES = {".mp4", ".gif"}
+PICTURE_SUFFIXES = {".mp4", ".gif", ".png"}  # for looking at; a .bvh is written beside them
 
 
 def _read_prompts(prompt: str | None, prompts_file: Path | None) -> list[str]:
@@ -43,7 +43,7 @@ def generate(
         Path("out/motion.mp4"),
         "--output",
         "-o",
-        help="Output file (.bvh .npz .npy .mp4 .gif); a video also gets a .bvh next to it.",
+        help="Output file (.bvh .npz .npy, .mp4 .gif video, .png film strip); a picture also gets a .bvh next to it.",
     ),
     seconds: float = typer.Option(4.0, "--seconds", "-s", help="Length of the clip (up to 60 s)."),
     steps: int = typer.Option(50, "--steps", help="Sampling steps."),
@@ -59,6 +59,7 @@ def generate(
     checkpoint: Path = typer.Option(
         None, "--checkpoint", help="Pipeline folder (default: the shipped checkpoints/t2m)."
     ),
+    threads: int = THREADS,
     force: bool = FORCE,
     quiet: bool = QUIET,
 ) -> None:
@@ -66,6 +67,7 @@ def generate(
     from motiongen.errors import UserError
 
     prompts = _read_prompts(prompt, prompts_file)
+    set_threads(threads)
     if num_samples < 1 or num_samples > 100:
         raise UserError(f"--num-samples must be between 1 and 100, got {num_samples}")
     if not 1 <= steps <= 1000:
@@ -84,7 +86,7 @@ def generate(
         raise UserError(f"cannot write '{output.name}': unknown extension '{output.suffix}' (known: {known})")
     jobs = [(p, seed + k) for p in prompts for k in range(num_samples)]
     paths = _output_paths(output, len(jobs))
-    extra = [p.with_suffix(".bvh") for p in paths if p.suffix.lower() in VIDEO_SUFFIXES]
+    extra = [p.with_suffix(".bvh") for p in paths if p.suffix.lower() in PICTURE_SUFFIXES]
     if not force:
         for p in paths + extra:
             if p.exists():
@@ -108,10 +110,10 @@ def generate(
             progress=not quiet,
         )[0]
         path.parent.mkdir(parents=True, exist_ok=True)
-        video = path.suffix.lower() in VIDEO_SUFFIXES
-        save_motion(motion, path, force=force, **({"progress": not quiet} if video else {}))
+        picture = path.suffix.lower() in PICTURE_SUFFIXES
+        save_motion(motion, path, force=force, **({"progress": not quiet} if picture else {}))
         typer.echo(f"wrote {path}  ({text!r}, seed {job_seed})")
-        if video:  # a video is for looking; the BVH is for using
+        if picture:  # a picture is for looking; the BVH is for using
             save_motion(motion, path.with_suffix(".bvh"), force=force)
             typer.echo(f"wrote {path.with_suffix('.bvh')}")
 

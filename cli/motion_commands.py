@@ -27,12 +27,12 @@ def info() -> None:
 
 def render(
     inputs: list[Path] = typer.Argument(..., help="Motion file(s); several files render as several people."),
-    output: Path = typer.Option(..., "--output", "-o", help="Output .mp4 or .gif."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output .mp4 or .gif video, or a .png film strip."),
     trace: bool = typer.Option(False, help="Draw the root trajectory."),
     force: bool = FORCE,
     quiet: bool = QUIET,
 ) -> None:
-    """Render motion files as a skeleton video."""
+    """Render motion files as a skeleton video or a film strip."""
     from motiongen.io import check_output, load_motion, save_motion
 
     check_output(output, force)

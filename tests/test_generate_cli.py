@@ -51,6 +51,7 @@ def test_bad_arguments_are_one_line_errors(monkeypatch, capsys, tmp_path, checkp
         (["generate", "a person walks", "--num-samples", "0", *out], "--num-samples"),
         (["generate", "a person walks", "--sampler", "euler", *out], "--sampler"),
         (["generate", "a person walks", "--steps", "0", *out], "--steps"),
+        (["generate", "a person walks", "--threads", "-1", *out], "--threads"),
         (["generate", "a person walks", "-o", tmp_path / "a.fbx", "--checkpoint", checkpoint], "unknown extension"),
         (["generate", "--prompts", tmp_path / "none.txt", *out], "prompts file not found"),
         (["generate", "a person walks", "-o", tmp_path / "a.npz", "--checkpoint", tmp_path / "nope"], "not found"),
@@ -95,3 +96,19 @@ def test_prompts_file_and_video_with_bvh(monkeypatch, capsys, tmp_path, checkpoi
     assert code == 0, err
     assert (tmp_path / "walk.mp4").stat().st_size > 1000
     assert len(load_motion(tmp_path / "walk.bvh")) == 20
+
+
+def test_threads_option_sets_torch_threads_and_keeps_the_result(monkeypatch, capsys, tmp_path, checkpoint):
+    import numpy as np
+    import torch
+
+    before = torch.get_num_threads()
+    args = ["generate", "a person jumps", "--seconds", "1", "--steps", "2", "-q", "--checkpoint", checkpoint]
+    try:
+        assert run(monkeypatch, capsys, *args, "-o", tmp_path / "default.npz")[0] == 0
+        assert run(monkeypatch, capsys, *args, "--threads", "1", "-o", tmp_path / "one.npz")[0] == 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    default, one = load_motion(tmp_path / "default.npz"), load_motion(tmp_path / "one.npz")
+    np.testing.assert_allclose(default.positions(), one.positions(), atol=1e-4)

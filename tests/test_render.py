@@ -139,3 +139,21 @@ def test_bad_requests_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="frame rate"):
         write(walk, tmp_path / "walk.mp4", progress=False, fps=-5)
     assert not list(tmp_path.iterdir())
+
+
+def test_film_strip_holds_evenly_spaced_frames_of_the_clip(tmp_path):
+    from motiongen.render.strip import GAP, render_strip, strip_indices
+
+    assert strip_indices(41, 5).tolist() == [0, 10, 20, 30, 40]
+    assert strip_indices(3, 6).tolist() == [0, 1, 2]  # a short clip gives fewer frames, none repeated
+    walk = synthetic_walk(frames=41)
+    path = save_motion(walk, tmp_path / "walk.png", frames=5, size=SMALL)
+    strip = np.asarray(Image.open(path).convert("RGB"))
+    assert strip.shape == (SMALL[1], 5 * SMALL[0] + 4 * GAP, 3)
+    for k, index in enumerate([0, 20, 40]):
+        left = [0, 2, 4][k] * (SMALL[0] + GAP)
+        frame = render_frame(walk, index, trace=True, size=SMALL)
+        np.testing.assert_array_equal(strip[:, left : left + SMALL[0]], frame)
+    assert (strip[:, SMALL[0] : SMALL[0] + GAP] == 255).all()
+    with pytest.raises(UserError, match="at least one frame"):
+        render_strip(walk, count=0)

@@ -85,6 +85,26 @@ class WindowPool:
         # Batches take windows of similar length, so little compute goes into padding.
         self.by_length = sorted(range(len(self.windows)), key=lambda i: len(self.windows[i].features))
 
+    @classmethod
+    def from_config(cls, clips, config, progress: bool = True, **overrides) -> WindowPool:
+        """The pool a training config (motiongen.training.config.TrainConfig) describes;
+        `overrides` replace single arguments (a distilled student's own size, length or seed)."""
+        kwargs = dict(
+            size=config.pool_size,
+            max_frames=config.max_frames,
+            min_frames=config.min_frames,
+            compose_prob=config.compose_prob,
+            hold_prob=config.hold_prob,
+            blend_frames=config.blend_frames,
+            speeds=tuple(config.speeds),
+            mirror=config.mirror,
+            seed=config.seed,
+        )
+        unknown = set(overrides) - set(kwargs)
+        if unknown:
+            raise TypeError(f"unknown window pool arguments: {sorted(unknown)}")
+        return cls(clips, progress=progress, **{**kwargs, **overrides})
+
     # -- building windows -------------------------------------------------------------------
     def _fit(self, piece: Piece, low: int, high: int) -> Motion:
         """A piece brought to a random length in [low, high]: looped if cyclic, else possibly

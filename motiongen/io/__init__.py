@@ -24,6 +24,7 @@ WRITERS = {
     ".npy": "motiongen.io.humanml3d",
     ".mp4": "motiongen.render.video",
     ".gif": "motiongen.render.video",
+    ".png": "motiongen.render.strip",
 }
 
 

@@ -182,18 +182,13 @@ def make_pairs(teacher, teacher_path: Path, config: DistillConfig, folder: Path,
         from motiongen.data.corpus import load_corpus
 
         clips = load_corpus(train_config.split)
-    pool = WindowPool(
+    pool = WindowPool.from_config(
         clips,
+        train_config,
+        progress=progress,
         size=config.pool_size,
         max_frames=min(train_config.max_frames, teacher.denoiser.config.max_frames),
-        min_frames=train_config.min_frames,
-        compose_prob=train_config.compose_prob,
-        hold_prob=train_config.hold_prob,
-        blend_frames=train_config.blend_frames,
-        speeds=tuple(train_config.speeds),
-        mirror=train_config.mirror,
         seed=config.seed,
-        progress=progress,
     )
     mask_probs = config.mask_probs if config.mask_probs is not None else train_config.mask_probs
     # Pairs are grouped by window length so that a batch wastes little on padding.

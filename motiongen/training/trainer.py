@@ -148,19 +148,7 @@ def _train(config: TrainConfig, output: Path, checkpoint_dir: Path, resume: bool
         from motiongen.data.corpus import load_corpus
 
         clips = load_corpus(config.split)
-    pool = WindowPool(
-        clips,
-        size=config.pool_size,
-        max_frames=config.max_frames,
-        min_frames=config.min_frames,
-        compose_prob=config.compose_prob,
-        hold_prob=config.hold_prob,
-        blend_frames=config.blend_frames,
-        speeds=tuple(config.speeds),
-        mirror=config.mirror,
-        seed=config.seed,
-        progress=progress,
-    )
+    pool = WindowPool.from_config(clips, config, progress=progress)
     models = build_models(config)
     mean, std = feature_stats(pool.windows)
     models["denoiser"].feature_mean.copy_(mean)

@@ -1,0 +1,150 @@
+"""Does each prompt give the motion it asks for? Measured, per prompt, over several seeds.
+
+For every corpus action, a few paraphrases that never occur in the captions, left/right prompts
+and a two-part prompt, the generated motion is measured with `motiongen.metrics.descriptors`
+(speed, foot lift, time upside down, turning, which foot or hand does more) and checked against a
+threshold chosen from the real clips of that action (shown beside it). A film strip of the first
+seed of every prompt is written for looking at.
+
+    .venv/bin/python benchmarks/prompt_checks.py [--checkpoint checkpoints/t2m] [--seeds 5]
+        [--sampler ddim --steps 50] [--strips docs/img/prompts] [--json runs/prompt_checks.json]
+
+Prints a Markdown table (prompt, measure, threshold, median over seeds, seeds passing, real clips).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from motiongen.data.corpus import load_corpus
+from motiongen.metrics.descriptors import DESCRIPTORS, UNITS
+from motiongen.motion.motion import Motion
+from motiongen.pipelines.text2motion import TextToMotionPipeline, default_checkpoint
+
+
+def first_half(motion: Motion) -> Motion:
+    return motion.slice(0, len(motion) // 2)
+
+
+def second_half(motion: Motion) -> Motion:
+    return motion.slice(len(motion) // 2)
+
+
+# (prompt, seconds, measure, part of the clip, test, threshold, corpus action for reference)
+CHECKS = [
+    ("a person walks forward", 4, "speed", None, ">", 0.5, "walk"),
+    ("a person runs forward", 4, "speed", None, ">", 1.8, "run"),
+    ("a person sprints", 4, "speed", None, ">", 1.8, "run"),  # paraphrase
+    ("a person jumps", 4, "foot_lift", None, ">", 0.12, "jump"),
+    ("a person hops up and down", 4, "foot_lift", None, ">", 0.12, "jump"),  # paraphrase
+    ("a person does a backflip", 4, "inverted", None, ">", 0.1, "backflip"),
+    ("a person does a backward somersault", 4, "inverted", None, ">", 0.1, "backflip"),  # paraphrase
+    ("a person does a cartwheel", 4, "inverted", None, ">", 0.1, "cartwheel"),
+    ("a person crawls on hands and knees", 4, "head_height", None, "<", 0.9, "crawl"),
+    ("a person gets up from the floor", 4, "rise", None, ">", 0.6, "get_up"),
+    ("a person rolls on the ground", 4, "head_height", None, "<", 1.1, "roll"),
+    ("a person spins around", 4, "turn", "abs", ">", 270, "spin"),
+    ("a person turns left", 4, "turn", None, ">", 20, "turn_left"),
+    ("a person turns right", 4, "turn", None, "<", -20, "turn_right"),
+    ("a person kicks with the left leg", 4, "kick_side", None, ">", 0.2, "kick"),
+    ("a person kicks with the right leg", 4, "kick_side", None, "<", -0.2, "kick"),
+    ("a person punches with the left hand", 4, "punch_side", None, ">", 0.1, "punch"),
+    ("a person punches with the right hand", 4, "punch_side", None, "<", -0.1, "punch"),
+    ("a person throws a punch", 4, "punch_side", "abs", ">", 0.1, "punch"),  # paraphrase
+    ("a person walks forward, then jumps", 6, "speed", "first", ">", 0.5, "walk"),
+    ("a person walks forward, then jumps", 6, "foot_lift", "second", ">", 0.12, "jump"),
+]
+
+
+def measure(motion: Motion, name: str, part: str | None) -> float:
+    if part == "first":
+        motion = first_half(motion)
+    elif part == "second":
+        motion = second_half(motion)
+    value = DESCRIPTORS[name](motion)
+    return abs(value) if part == "abs" else value
+
+
+def passes(value: float, test: str, threshold: float) -> bool:
+    return value > threshold if test == ">" else value < threshold
+
+
+def real_range(clips, action: str, name: str, part: str | None, prompt: str) -> str:
+    """Range of the measure over the corpus clips of `action` (whole clips). The corpus kicks and
+    punches are right-sided; for a left-sided prompt their mirror images are measured."""
+    mirror = name in ("kick_side", "punch_side") and " left " in f" {prompt} "
+    whole = None if part in ("first", "second") else part
+    values = [measure(c.motion.mirrored() if mirror else c.motion, name, whole) for c in clips if c.action == action]
+    if not values:
+        return "-"
+    return f"{min(values):.2f} .. {max(values):.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, default=default_checkpoint())
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--sampler", default="ddim")
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--guidance", type=float, default=2.5)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--strips", type=Path, default=None, help="folder for one film strip per prompt")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    pipe = TextToMotionPipeline.from_pretrained(args.checkpoint)
+    clips = load_corpus(None)
+    motions: dict[str, list[Motion]] = {}
+    start = time.perf_counter()
+    for prompt, seconds, *_ in tqdm(CHECKS, desc="prompts"):
+        if prompt not in motions:
+            motions[prompt] = pipe(
+                [prompt] * args.seeds, seconds=seconds, num_inference_steps=args.steps,
+                guidance_scale=args.guidance, seed=0, sampler=args.sampler, progress=False,
+            )  # fmt: skip
+    seconds_taken = time.perf_counter() - start
+
+    rows = []
+    for prompt, _, name, part, test, threshold, action in CHECKS:
+        values = [measure(m, name, part) for m in motions[prompt]]
+        label = name + {"first": " (1st half)", "second": " (2nd half)", "abs": " (abs)"}.get(part, "")
+        rows.append({
+            "prompt": prompt, "measure": label, "unit": UNITS[name], "test": f"{test} {threshold:g}",
+            "median": statistics.median(values), "passed": sum(passes(v, test, threshold) for v in values),
+            "seeds": len(values), "real": real_range(clips, action, name, part, prompt), "values": values,
+        })  # fmt: skip
+
+    print(f"\ncheckpoint {args.checkpoint}, {args.sampler} {args.steps} steps, guidance {args.guidance}, "
+          f"seeds 0..{args.seeds - 1}; {seconds_taken:.0f} s of sampling\n")  # fmt: skip
+    print("| prompt | measure | pass if | median | seeds passing | real clips |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print(f"| {r['prompt']} | {r['measure']} ({r['unit']}) | {r['test']} | {r['median']:.2f} | "
+              f"{r['passed']}/{r['seeds']} | {r['real']} |")  # fmt: skip
+    total = sum(r["passed"] for r in rows)
+    print(f"\n{total}/{sum(r['seeds'] for r in rows)} checks passed; "
+          f"{sum(r['passed'] * 2 > r['seeds'] for r in rows)}/{len(rows)} prompts pass for most seeds")  # fmt: skip
+
+    if args.strips:
+        from motiongen.io import save_motion
+
+        args.strips.mkdir(parents=True, exist_ok=True)
+        for prompt, batch in motions.items():
+            name = prompt.removeprefix("a person ").replace(",", "").replace(" ", "_")
+            save_motion(batch[0], args.strips / f"{name}.png", force=True, frames=6, size=(200, 240))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"checkpoint": str(args.checkpoint), "sampler": args.sampler,
+                                         "steps": args.steps, "rows": rows}, indent=1))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Measurable signatures of actions, for checking that a prompt gave the motion it asked for.
+
+Each descriptor is a number computed from a `Motion` in metres, seconds and degrees, so that "a
+person runs" can be checked as "moves faster than 2 m/s" and "kicks with the left leg" as "the
+left foot goes higher than the right". They are deliberately simple: they tell actions of the
+corpus apart, they do not judge style. `benchmarks/prompt_checks.py` applies them to generated
+motion and to the real clips of each action.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from motiongen.motion.motion import Motion
+from motiongen.motion.skeleton import JOINT_INDEX
+
+FEET = [JOINT_INDEX[n] for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
+PELVIS, HEAD = JOINT_INDEX["pelvis"], JOINT_INDEX["head"]
+
+
+def travel(motion: Motion) -> float:
+    """Straight-line distance (m) on the floor from the first to the last frame."""
+    root = motion.positions()[:, PELVIS]
+    return float(np.linalg.norm((root[-1] - root[0])[[0, 2]]))
+
+
+def speed(motion: Motion) -> float:
+    """Mean floor speed (m/s) from start to end: `travel` over the duration."""
+    return travel(motion) / max(motion.duration, 1e-6)
+
+
+def foot_lift(motion: Motion) -> float:
+    """How high (m) the lower foot gets above its usual height: both feet off the floor at once.
+
+    The lowest of the four foot joints per frame, at its highest over the clip, minus its median.
+    Walking and running stay under ~0.15 m; jumps and flips go well above."""
+    lowest = motion.positions()[:, FEET, 1].min(axis=1)
+    return float(lowest.max() - np.median(lowest))
+
+
+def inverted(motion: Motion) -> float:
+    """Seconds spent upside down (head below the pelvis): flips, cartwheels, rolls."""
+    positions = motion.positions()
+    return float((positions[:, HEAD, 1] < positions[:, PELVIS, 1]).sum() / motion.fps)
+
+
+def head_height(motion: Motion) -> float:
+    """Median head height (m): about 1.6 standing, under 1 crawling or lying."""
+    return float(np.median(motion.positions()[:, HEAD, 1]))
+
+
+def rise(motion: Motion) -> float:
+    """Head height at the end minus at the start (m): positive for getting up."""
+    head = motion.positions()[:, HEAD, 1]
+    edge = max(1, round(0.25 * motion.fps))  # quarter-second averages, not single frames
+    return float(head[-edge:].mean() - head[:edge].mean())
+
+
+def turn(motion: Motion) -> float:
+    """Signed change of facing (degrees) over the clip, unwrapped: positive is a turn to the
+    person's left (counter-clockwise seen from above), negative to the right."""
+    return float(np.degrees(np.unwrap(motion.heading())[-1] - np.unwrap(motion.heading())[0]))
+
+
+def side_reach(motion: Motion, joint: str) -> float:
+    """Left minus right (m) for a limb end: for feet the highest point reached, for hands the
+    farthest horizontal reach from the pelvis. Positive when the left side does more."""
+    positions = motion.positions()
+    left, right = (JOINT_INDEX[f"{side}_{joint}"] for side in ("left", "right"))
+    if joint in ("foot", "ankle"):
+        return float(positions[:, left, 1].max() - positions[:, right, 1].max())
+    reach = np.linalg.norm((positions[:, [left, right]] - positions[:, [PELVIS]])[..., [0, 2]], axis=-1)
+    return float(reach[:, 0].max() - reach[:, 1].max())
+
+
+DESCRIPTORS = {
+    "speed": speed,
+    "travel": travel,
+    "foot_lift": foot_lift,
+    "inverted": inverted,
+    "head_height": head_height,
+    "rise": rise,
+    "turn": turn,
+    "kick_side": lambda m: side_reach(m, "foot"),
+    "punch_side": lambda m: side_reach(m, "wrist"),
+}
+UNITS = {"speed": "m/s", "travel": "m", "foot_lift": "m", "inverted": "s", "head_height": "m", "rise": "m",
+         "turn": "deg", "kick_side": "m", "punch_side": "m"}  # fmt: skip
