@@ -96,6 +96,10 @@ def test_prompts_file_and_video_with_bvh(monkeypatch, capsys, tmp_path, checkpoi
     assert code == 0, err
     assert (tmp_path / "walk.mp4").stat().st_size > 1000
     assert len(load_motion(tmp_path / "walk.bvh")) == 20
+    code, _, err = run(monkeypatch, capsys, "generate", "a person jumps", "-o", tmp_path / "jump.png", *common)
+    assert code == 0, err
+    assert (tmp_path / "jump.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # a film strip
+    assert len(load_motion(tmp_path / "jump.bvh")) == 20
 
 
 def test_threads_option_sets_torch_threads_and_keeps_the_result(monkeypatch, capsys, tmp_path, checkpoint):
