@@ -59,6 +59,9 @@ def generate(
     checkpoint: Path = typer.Option(
         None, "--checkpoint", help="Pipeline folder (default: the shipped checkpoints/t2m)."
     ),
+    whole: bool = typer.Option(
+        False, "--whole", help="Make a '..., then ...' prompt in one pass, not part by part (the default)."
+    ),
     threads: int = THREADS,
     force: bool = FORCE,
     quiet: bool = QUIET,
@@ -108,6 +111,7 @@ def generate(
             seed=job_seed,
             sampler=sampler,
             progress=not quiet,
+            sequential=not whole,
         )[0]
         path.parent.mkdir(parents=True, exist_ok=True)
         picture = path.suffix.lower() in PICTURE_SUFFIXES

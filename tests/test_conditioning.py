@@ -238,3 +238,17 @@ def test_mirror_speed_loop_hold_and_blend(clips):
     gaps = np.linalg.norm(np.diff(both.positions(), axis=0), axis=-1).max(-1)
     assert gaps[35:45].max() < 0.2  # the blend has no pop (< 0.2 m per frame for any joint)
     np.testing.assert_allclose(both.root[:30], looped.root[:30], atol=1e-5)
+
+
+def test_split_caption_undoes_compose_captions():
+    for joiner in augment.JOINERS:
+        composed = augment.compose_captions("someone walks forward", "the person jumps high", joiner)
+        assert augment.split_caption(composed) == ["someone walks forward", "someone jumps high"]
+    assert augment.split_caption("a person walks, then runs and then kicks.") == [
+        "a person walks",
+        "a person runs",
+        "a person kicks",
+    ]
+    assert augment.split_caption("Walk forward, then Jump") == ["Walk forward", "a person jump"]
+    assert augment.split_caption(" a person jumps ") == ["a person jumps"]
+    assert augment.split_caption("a person strengthens the arms") == ["a person strengthens the arms"]

@@ -99,6 +99,21 @@ def test_clips_longer_than_the_window_continue_smoothly(pipe):
     assert seams.max() <= root_steps.max() + 1e-6 and seams.max() < 0.5
 
 
+def test_prompts_in_parts_are_made_part_by_part(pipe):
+    both = pipe(["a person walks forward, then jumps"], seconds=3.0, **FAST)[0]
+    walk = pipe(["a person walks forward"], seconds=1.5, **FAST)[0]
+    # The first part is exactly the first part's prompt alone (same seed); the second continues it.
+    np.testing.assert_allclose(both.positions()[:30], walk.positions(), atol=1e-5)
+    whole = pipe(["a person walks forward, then jumps"], seconds=3.0, sequential=False, **FAST)[0]
+    assert len(whole) == len(both) == 60 and not np.allclose(whole.positions(), both.positions())
+    root_steps = np.linalg.norm(np.diff(both.root, axis=0), axis=-1)
+    assert root_steps[29] < 0.5  # no jump in place where the second part takes over
+    # Too short for a second per part: made in one pass.
+    short = pipe(["a person walks forward, then jumps"], seconds=1.5, **FAST)[0]
+    one_pass = pipe(["a person walks forward, then jumps"], seconds=1.5, sequential=False, **FAST)[0]
+    np.testing.assert_array_equal(short.positions(), one_pass.positions())
+
+
 def test_bad_requests_are_user_errors(pipe):
     cases = [
         (dict(prompts=[""]), "prompt is empty"),

@@ -78,6 +78,11 @@ _SUBJECT = re.compile(
 )
 
 
+# How two captions are joined into one for a composed clip, and split again (`split_caption`).
+JOINERS = (", then ", " and then ", ", and after that ")
+_JOINER = re.compile(r"\s*(?:,\s*and\s+then|,\s*then|\s+and\s+then|,\s*and\s+after\s+that)\s+", re.I)
+
+
 def compose_captions(first: str, second: str, joiner: str = ", then ") -> str:
     """'a person walks forward' + 'a person jumps' -> 'a person walks forward, then jumps'.
     The second caption loses its subject when it has one of the usual ones."""
@@ -87,3 +92,15 @@ def compose_captions(first: str, second: str, joiner: str = ", then ") -> str:
     if rest == second:  # no subject to drop: keep the sentence, lowercased at the start
         rest = second[:1].lower() + second[1:]
     return f"{first}{joiner}{rest}"
+
+
+def split_caption(text: str) -> list[str]:
+    """'a person walks forward, then jumps' -> ['a person walks forward', 'a person jumps']: the
+    parts of a composed caption, each with the first part's subject. One part if there is no joiner."""
+    parts = [p.strip().rstrip(".") for p in _JOINER.split(text.strip())]
+    parts = [p for p in parts if p]
+    if len(parts) < 2:
+        return [text.strip()]
+    match = _SUBJECT.match(parts[0])
+    subject = match.group(0) if match else "a person "
+    return [parts[0]] + [p if _SUBJECT.match(p) else subject + p[:1].lower() + p[1:] for p in parts[1:]]

@@ -137,9 +137,10 @@ class WindowPool:
         if len(first) + len(second) - self.blend_frames > self.max_frames:
             return None
         motion = augment.append_blended(first, second, self.blend_frames)
-        joiners = (", then ", " and then ", ", and after that ")
         captions = [
-            augment.compose_captions(self.rng.choice(a.captions), self.rng.choice(b.captions), self.rng.choice(joiners))
+            augment.compose_captions(
+                self.rng.choice(a.captions), self.rng.choice(b.captions), self.rng.choice(augment.JOINERS)
+            )
             for _ in range(4)
         ]
         return Window(motion_to_features(motion), captions)

@@ -10,7 +10,8 @@ A rectified-flow student (made by `motiongen distill`) is the same pipeline with
 
 Clips longer than the model's training window are made window by window: each new window is
 generated with the last seconds of the previous one given as known frames (the partial-motion
-input every model is trained with), so the motion continues smoothly.
+input every model is trained with), so the motion continues smoothly. Prompts in parts ("a person
+walks forward, then jumps") are made the same way, part after part, each with its own text.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from diffusers.utils import logging as hf_logging
 
 from motiongen.conditioning.partial import KnownMotion, expand_mask
 from motiongen.conditioning.text import TextConditioner
+from motiongen.data.augment import split_caption
 from motiongen.errors import UserError
 from motiongen.models.denoiser import FEATURE_VERSION, MotionDenoiser
 from motiongen.motion.features import FEATURE_DIM, features_to_motion
@@ -81,10 +83,13 @@ class TextToMotionPipeline(DiffusionPipeline):
         sampler: str = "ddim",
         progress: bool = True,
         known: KnownMotion | list[KnownMotion] | None = None,
+        sequential: bool = True,
     ) -> list[Motion]:
         """One motion per prompt, `seconds` long. Prompt i uses seed `seed + i` (None: random),
         so a prompt's motion does not depend on the rest of the batch. `known` (one per prompt, or
-        one for all) fixes frames or body parts the motion must keep."""
+        one for all) fixes frames or body parts the motion must keep. With `sequential`, a prompt
+        in parts ("a person walks forward, then jumps") is made part by part: each part gets an
+        equal share of the clip and continues from the end of the one before."""
         prompts = [prompts] if isinstance(prompts, str) else list(prompts)
         if not prompts:
             raise UserError("give at least one prompt")
@@ -103,17 +108,30 @@ class TextToMotionPipeline(DiffusionPipeline):
             seed = int(torch.randint(0, 2**31 - 1, ()).item())
         generators = [torch.Generator().manual_seed(seed + i) for i in range(len(prompts))]
 
-        start = time.perf_counter()
         prompts = [p.strip() for p in prompts]
-        cond = self.text_conditioner.encode(prompts)
-        uncond = self.text_conditioner.unconditional(len(prompts), cond[0].shape[1])
-        text_time = time.perf_counter() - start
-
-        features = self._generate_long(
-            cond, uncond, frames, knowns, generators, scheduler, num_inference_steps, guidance_scale, progress
-        )
-        model_time = time.perf_counter() - start - text_time
-        self.last_timing = {"text_s": text_time, "model_s": model_time}
+        parts = [self._parts(p, frames) if sequential else [p] for p in prompts]
+        self.last_timing = {"text_s": 0.0, "model_s": 0.0}
+        known = torch.zeros(len(prompts), frames, FEATURE_DIM)
+        known_mask = torch.zeros(len(prompts), frames, self.denoiser.config.num_groups, dtype=torch.bool)
+        if knowns is not None:
+            known = torch.stack([k.features for k in knowns])
+            known_mask = torch.stack([k.mask for k in knowns])
+        features = torch.zeros(len(prompts), frames, FEATURE_DIM)
+        # Prompts with the same number of parts are made together (one batch per part).
+        for count in sorted({len(p) for p in parts}):
+            rows = [i for i, p in enumerate(parts) if len(p) == count]
+            bounds = [round(frames * k / count) for k in range(count + 1)]
+            for k in range(count):
+                start = time.perf_counter()
+                cond = self.text_conditioner.encode([parts[i][k] for i in rows])
+                uncond = self.text_conditioner.unconditional(len(rows), cond[0].shape[1])
+                text_time = time.perf_counter() - start
+                self._extend(
+                    features, rows, bounds[k], bounds[k + 1], cond, uncond, known, known_mask,
+                    [generators[i] for i in rows], scheduler, num_inference_steps, guidance_scale, progress,
+                )  # fmt: skip
+                self.last_timing["text_s"] += text_time
+                self.last_timing["model_s"] += time.perf_counter() - start - text_time
         return [
             features_to_motion(f, self.fps, {"caption": p, "seed": seed + i, "sampler": sampler})
             for i, (f, p) in enumerate(zip(features, prompts, strict=True))
@@ -130,28 +148,28 @@ class TextToMotionPipeline(DiffusionPipeline):
                 raise UserError(f"the known motion covers {k.frames} frames but {frames} are to be generated")
         return knowns
 
-    def _generate_long(self, cond, uncond, frames, knowns, generators, scheduler, steps, guidance, progress):
-        """Raw features [B, frames, F], window by window when longer than the training window."""
-        batch = len(generators)
+    def _parts(self, prompt: str, frames: int) -> list[str]:
+        """The parts of a prompt made one after another; one part when they would get under a second each."""
+        parts = split_caption(prompt)
+        return parts if frames >= len(parts) * round(self.fps) else [prompt]
+
+    def _extend(
+        self, out, rows, done, end, cond, uncond, known, known_mask, generators, scheduler, steps, guidance, progress
+    ):
+        """Fill out[rows, done:end] (raw features) window by window; every window after the first
+        frame of the clip continues from up to CONTEXT_SECONDS of what is already made."""
         window = int(self.denoiser.config.max_frames)
         context = min(int(CONTEXT_SECONDS * self.fps), window // 2)
-        known = torch.zeros(batch, frames, FEATURE_DIM)
-        known_mask = torch.zeros(batch, frames, self.denoiser.config.num_groups, dtype=torch.bool)
-        if knowns is not None:
-            known = torch.stack([k.features for k in knowns])
-            known_mask = torch.stack([k.mask for k in knowns])
-        out = torch.zeros(batch, frames, FEATURE_DIM)
-        done, first = 0, True
-        while done < frames:
-            begin = 0 if first else done - context
-            end = min(begin + window, frames)
-            k, km = known[:, begin:end].clone(), known_mask[:, begin:end].clone()
-            if not first:  # carry over the end of what is already made
-                k[:, :context] = out[:, begin:done]
-                km[:, :context] = True
-            out[:, begin:end] = self._generate(cond, uncond, k, km, generators, scheduler, steps, guidance, progress)
-            done, first = end, False
-        return out
+        while done < end:
+            begin = max(0, done - context)
+            stop = min(begin + window, end)
+            k, km = known[rows, begin:stop].clone(), known_mask[rows, begin:stop].clone()
+            k[:, : done - begin] = out[rows, begin:done]  # carry over the end of what is made
+            km[:, : done - begin] = True
+            out[rows, begin:stop] = self._generate(
+                cond, uncond, k, km, generators, scheduler, steps, guidance, progress
+            )
+            done = stop
 
     def _generate(self, cond, uncond, known, known_mask, generators, scheduler, steps, guidance, progress):
         """One window: raw features [B, T, F] with raw `known` features where `known_mask` says."""
