@@ -236,3 +236,21 @@ def test_generate_command_runs_the_student(tiny_run, tmp_path, monkeypatch, caps
     with pytest.raises(SystemExit) as exit_info:  # no shipped student there: one clear line
         main()
     assert exit_info.value.code == 2 and "checkpoint folder not found" in capsys.readouterr().err
+
+
+def test_shipped_student_samples_its_teachers_kind_of_motion_in_four_steps():
+    from motiongen.paths import CHECKPOINT_DIR
+    from motiongen.pipelines.text2motion import TextToMotionPipeline
+    from motiongen.sampling.flow import default_student_checkpoint
+
+    assert default_student_checkpoint() == CHECKPOINT_DIR / "t2m-flow"
+    student = TextToMotionPipeline.from_pretrained(CHECKPOINT_DIR / "t2m-flow")
+    assert (CHECKPOINT_DIR / "t2m-flow" / "README.md").exists()
+    walks = student(["a person walks forward"] * 2, seconds=2.0, num_inference_steps=4, sampler="flow", progress=False)
+    again = student(["a person walks forward"], seconds=2.0, num_inference_steps=4, sampler="flow", progress=False)
+    np.testing.assert_allclose(walks[0].positions(), again[0].positions(), atol=1e-5)  # batch size only rounds
+    for motion in walks:  # upright, and travelling: a walk, not standing still
+        assert len(motion) == 40 and motion.root[:, 1].min() > 0.6
+        assert np.linalg.norm(motion.root[-1, [0, 2]] - motion.root[0, [0, 2]]) > 0.4
+    with pytest.raises(UserError, match="flow"):
+        student(["a person walks"], seconds=1.0, sampler="ddim", progress=False)
