@@ -110,28 +110,9 @@ class TextToMotionPipeline(DiffusionPipeline):
 
         prompts = [p.strip() for p in prompts]
         parts = [self._parts(p, frames) if sequential else [p] for p in prompts]
-        self.last_timing = {"text_s": 0.0, "model_s": 0.0}
-        known = torch.zeros(len(prompts), frames, FEATURE_DIM)
-        known_mask = torch.zeros(len(prompts), frames, self.denoiser.config.num_groups, dtype=torch.bool)
-        if knowns is not None:
-            known = torch.stack([k.features for k in knowns])
-            known_mask = torch.stack([k.mask for k in knowns])
-        features = torch.zeros(len(prompts), frames, FEATURE_DIM)
-        # Prompts with the same number of parts are made together (one batch per part).
-        for count in sorted({len(p) for p in parts}):
-            rows = [i for i, p in enumerate(parts) if len(p) == count]
-            bounds = [round(frames * k / count) for k in range(count + 1)]
-            for k in range(count):
-                start = time.perf_counter()
-                cond = self.text_conditioner.encode([parts[i][k] for i in rows])
-                uncond = self.text_conditioner.unconditional(len(rows), cond[0].shape[1])
-                text_time = time.perf_counter() - start
-                self._extend(
-                    features, rows, bounds[k], bounds[k + 1], cond, uncond, known, known_mask,
-                    [generators[i] for i in rows], scheduler, num_inference_steps, guidance_scale, progress,
-                )  # fmt: skip
-                self.last_timing["text_s"] += text_time
-                self.last_timing["model_s"] += time.perf_counter() - start - text_time
+        features = self._generate_parts(
+            parts, frames, knowns, generators, scheduler, num_inference_steps, guidance_scale, progress
+        )
         return [
             features_to_motion(f, self.fps, {"caption": p, "seed": seed + i, "sampler": sampler})
             for i, (f, p) in enumerate(zip(features, prompts, strict=True))
@@ -152,6 +133,34 @@ class TextToMotionPipeline(DiffusionPipeline):
         """The parts of a prompt made one after another; one part when they would get under a second each."""
         parts = split_caption(prompt)
         return parts if frames >= len(parts) * round(self.fps) else [prompt]
+
+    def _generate_parts(self, parts, frames, knowns, generators, scheduler, steps, guidance, progress):
+        """Raw features [B, frames, F] for prompts split into parts (`parts[i]`: prompt i's texts);
+        part k of a prompt fills the k-th equal share of its frames. Prompts with the same number
+        of parts are made together, one batch per part."""
+        self.last_timing = {"text_s": 0.0, "model_s": 0.0}
+        batch = len(parts)
+        known = torch.zeros(batch, frames, FEATURE_DIM)
+        known_mask = torch.zeros(batch, frames, self.denoiser.config.num_groups, dtype=torch.bool)
+        if knowns is not None:
+            known = torch.stack([k.features for k in knowns])
+            known_mask = torch.stack([k.mask for k in knowns])
+        features = torch.zeros(batch, frames, FEATURE_DIM)
+        for count in sorted({len(p) for p in parts}):
+            rows = [i for i, p in enumerate(parts) if len(p) == count]
+            bounds = [round(frames * k / count) for k in range(count + 1)]
+            for k in range(count):
+                start = time.perf_counter()
+                cond = self.text_conditioner.encode([parts[i][k] for i in rows])
+                uncond = self.text_conditioner.unconditional(len(rows), cond[0].shape[1])
+                text_time = time.perf_counter() - start
+                self._extend(
+                    features, rows, bounds[k], bounds[k + 1], cond, uncond, known, known_mask,
+                    [generators[i] for i in rows], scheduler, steps, guidance, progress,
+                )  # fmt: skip
+                self.last_timing["text_s"] += text_time
+                self.last_timing["model_s"] += time.perf_counter() - start - text_time
+        return features
 
     def _extend(
         self, out, rows, done, end, cond, uncond, known, known_mask, generators, scheduler, steps, guidance, progress
