@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from motiongen.cli.options import FORCE, QUIET, THREADS
+from motiongen.cli.options import FORCE, QUIET, THREADS, set_threads
 
 app = typer.Typer(help="Measure motion quality: physics metrics, text-to-motion benchmarks.", no_args_is_help=True)
 
@@ -112,6 +112,7 @@ def t2m(
 
     if split not in ("test", "train", "all"):
         raise UserError(f"unknown split '{split}' (test, train or all)")
+    set_threads(threads)  # checks the count before the long run
     if json_out:
         from motiongen.io.atomic import check_writable
 

@@ -78,6 +78,8 @@ def test_t2m_rejects_bad_options_before_any_work(tmp_path):
     assert isinstance(bad_sampler.exception, UserError) and "unknown sampler" in str(bad_sampler.exception)
     bad_split = runner.invoke(app, ["eval", "t2m", "--split", "val"])
     assert isinstance(bad_split.exception, UserError) and "unknown split" in str(bad_split.exception)
+    bad_threads = runner.invoke(app, ["eval", "t2m", "--threads", "-2"])
+    assert isinstance(bad_threads.exception, UserError) and "--threads" in str(bad_threads.exception)
     no_files = runner.invoke(app, ["eval", "t2m", "--checkpoint", str(tmp_path), "--hml3d-evaluator", str(tmp_path)])
     assert isinstance(no_files.exception, UserError) and "finest.tar" in str(no_files.exception)
     (tmp_path / "taken.json").write_text("{}")
