@@ -59,7 +59,8 @@ def rise(motion: Motion) -> float:
 def turn(motion: Motion) -> float:
     """Signed change of facing (degrees) over the clip, unwrapped: positive is a turn to the
     person's left (counter-clockwise seen from above), negative to the right."""
-    return float(np.degrees(np.unwrap(motion.heading())[-1] - np.unwrap(motion.heading())[0]))
+    heading = np.unwrap(motion.heading())
+    return float(np.degrees(heading[-1] - heading[0]))
 
 
 def side_reach(motion: Motion, joint: str) -> float:

@@ -235,12 +235,12 @@ def student_from_teacher(teacher, dropout: float = 0.0) -> nn.ModuleDict:
     from motiongen.conditioning.text import TextConditioner
     from motiongen.models.denoiser import MotionDenoiser
 
-    config = {k: v for k, v in teacher.denoiser.config.items() if not k.startswith("_")}
-    denoiser = MotionDenoiser.from_config({**config, "dropout": dropout})
+    def public(config) -> dict:  # without diffusers' private "_..." entries, which are no arguments
+        return {k: v for k, v in config.items() if not k.startswith("_")}
+
+    denoiser = MotionDenoiser.from_config({**public(teacher.denoiser.config), "dropout": dropout})
     denoiser.load_state_dict(teacher.denoiser.state_dict())
-    text = TextConditioner.from_config(
-        {k: v for k, v in teacher.text_conditioner.config.items() if not k.startswith("_")}
-    )
+    text = TextConditioner.from_config(public(teacher.text_conditioner.config))
     text.load_state_dict(teacher.text_conditioner.state_dict())
     return nn.ModuleDict({"denoiser": denoiser, "text": text})
 
