@@ -39,7 +39,8 @@ def second_half(motion: Motion) -> Motion:
     return motion.slice(len(motion) // 2)
 
 
-# (prompt, seconds, measure, part of the clip, test, threshold, corpus action for reference)
+# (prompt, seconds, measure, part of the clip, test (">", "<" or "in" a range), threshold,
+#  corpus action for reference)
 CHECKS = [
     ("a person walks forward", 4, "speed", None, ">", 0.5, "walk"),
     ("a person runs forward", 4, "speed", None, ">", 1.8, "run"),
@@ -53,8 +54,9 @@ CHECKS = [
     ("a person gets up from the floor", 4, "rise", None, ">", 0.6, "get_up"),
     ("a person rolls on the ground", 4, "head_height", None, "<", 1.1, "roll"),
     ("a person spins around", 4, "turn", "abs", ">", 270, "spin"),
-    ("a person turns left", 4, "turn", None, ">", 20, "turn_left"),
-    ("a person turns right", 4, "turn", None, "<", -20, "turn_right"),
+    # a turn, not a spin: more than 20 degrees, less than half a circle
+    ("a person turns left", 4, "turn", None, "in", (20, 180), "turn_left"),
+    ("a person turns right", 4, "turn", None, "in", (-180, -20), "turn_right"),
     ("a person kicks with the left leg", 4, "kick_side", None, ">", 0.2, "kick"),
     ("a person kicks with the right leg", 4, "kick_side", None, "<", -0.2, "kick"),
     ("a person punches with the left hand", 4, "punch_side", None, ">", 0.1, "punch"),
@@ -76,8 +78,15 @@ def measure(motion: Motion, name: str, part: str | None) -> float:
     return abs(value) if part == "abs" else value
 
 
-def passes(value: float, test: str, threshold: float) -> bool:
+def passes(value: float, test: str, threshold) -> bool:
+    if test == "in":
+        low, high = threshold
+        return low < value < high
     return value > threshold if test == ">" else value < threshold
+
+
+def describe_test(test: str, threshold) -> str:
+    return f"{threshold[0]:g} .. {threshold[1]:g}" if test == "in" else f"{test} {threshold:g}"
 
 
 def real_range(clips, action: str, name: str, part: str | None, prompt: str) -> str:
@@ -123,7 +132,7 @@ def main() -> None:
         values = [measure(m, name, part) for m in motions[prompt]]
         label = name + {"first": " (1st half)", "second": " (2nd half)", "abs": " (abs)"}.get(part, "")
         rows.append({
-            "prompt": prompt, "measure": label, "unit": UNITS[name], "test": f"{test} {threshold:g}",
+            "prompt": prompt, "measure": label, "unit": UNITS[name], "test": describe_test(test, threshold),
             "median": statistics.median(values), "passed": sum(passes(v, test, threshold) for v in values),
             "seeds": len(values), "real": real_range(clips, action, name, part, prompt), "values": values,
         })  # fmt: skip

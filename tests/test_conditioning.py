@@ -53,6 +53,17 @@ def test_minilm_tokens_mask_and_pooled_sentence_token(text):
     torch.testing.assert_close(again[0, : lengths[0]], tokens[0, : lengths[0]])
 
 
+def test_sentence_only_conditioner_gives_the_pooled_token_alone(text, tmp_path):
+    prompts = ["a person walks forward", "someone does a backflip and lands on both feet"]
+    sentence = TextConditioner.for_encoder(width=32, sentence_only=True)
+    sentence.load_state_dict(text.state_dict())
+    tokens, mask = sentence.encode(prompts)
+    assert tokens.shape == (2, 1, 32) and mask.all()
+    torch.testing.assert_close(tokens[:, 0], text.encode(prompts)[0][:, 0])  # the same first token
+    sentence.save_pretrained(tmp_path)
+    assert TextConditioner.from_pretrained(tmp_path).config.sentence_only
+
+
 def test_prompt_cache_in_memory_and_on_disk(tmp_path):
     encoder = load_text_encoder()
     calls = []
@@ -104,6 +115,22 @@ def test_gradients_reach_projection_and_null_token(text):
     assert text.null_token.grad is not None and text.null_token.grad.abs().sum() > 0
     assert text.proj.weight.grad.abs().sum() > 0
     text.zero_grad()
+
+
+def test_training_noise_on_the_encoder_states_only_while_training():
+    conditioner = TextConditioner.for_encoder(width=32)
+    conditioner.train_noise = 0.5
+    prompts = ["a person walks", "a person throws a punch"]
+    clean, mask = conditioner.eval().encode(prompts)
+    torch.testing.assert_close(conditioner.encode(prompts)[0], clean)  # eval: no noise
+    conditioner.train()
+    noisy_a, noisy_b = conditioner.encode(prompts)[0], conditioner.encode(prompts)[0]
+    assert not torch.allclose(noisy_a, noisy_b)  # fresh noise each call
+    assert not noisy_a[~mask].any()  # padding stays empty
+    # the noise is about train_noise times the projection's gain on unit-variance states
+    gain = conditioner.proj.weight.norm(dim=1).mean()
+    spread = (noisy_a - clean)[mask].std()
+    assert 0.25 * gain < spread < 0.75 * gain
 
 
 def test_unknown_encoder_is_a_user_error(tmp_path):

@@ -70,6 +70,29 @@ def test_context_mask_and_known_input_are_used():
     )
 
 
+def test_global_context_adds_the_mean_context_token_to_every_frame():
+    model = tiny_denoiser(global_context=True)
+    x, ctx, cmask = inputs()
+    t = torch.tensor(300)
+    cmask[:, 3:] = False
+    padded = ctx.clone()
+    padded[:, 3:] = 50.0  # masked-out tokens stay out of the mean too
+    torch.testing.assert_close(model(x, t, padded, cmask), model(x, t, ctx, cmask))
+    # with cross-attention to a single token cut off (its output projection zeroed), the
+    # condition still reaches the frames through the global path
+    for block in model.blocks:
+        torch.nn.init.zeros_(block.cross_attn.out.weight)
+        torch.nn.init.zeros_(block.cross_attn.out.bias)
+    other = ctx.clone()
+    other[:, :3] += 1.0
+    assert not torch.allclose(model(x, t, other, cmask), model(x, t, ctx, cmask))
+    plain = tiny_denoiser()
+    for block in plain.blocks:
+        torch.nn.init.zeros_(block.cross_attn.out.weight)
+        torch.nn.init.zeros_(block.cross_attn.out.bias)
+    torch.testing.assert_close(plain(x, t, other, cmask), plain(x, t, ctx, cmask))
+
+
 def test_save_and_load_keep_weights_and_normaliser(tmp_path):
     model = tiny_denoiser()
     model.feature_mean.copy_(torch.linspace(-1, 1, FEATURE_DIM))

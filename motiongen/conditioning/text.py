@@ -150,17 +150,29 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
         encoder: str = DEFAULT_ENCODER,
         encoder_dim: int = 384,
         max_tokens: int = 32,
+        sentence_only: bool = False,
     ):
         super().__init__()
         self.norm = nn.LayerNorm(encoder_dim)
         self.proj = nn.Linear(encoder_dim, width)
         self.sentence_marker = nn.Parameter(torch.zeros(width))
         self.null_token = nn.Parameter(torch.randn(width) * 0.02)
+        # Training only: noise on the normalised encoder states, so that prompts whose states lie
+        # near a training caption's (paraphrases) get that caption's motion. Set by the trainer.
+        self.train_noise = 0.0
         self._cache: PromptCache | None = None
 
     @classmethod
-    def for_encoder(cls, encoder: str = DEFAULT_ENCODER, width: int = 256, max_tokens: int = 32) -> TextConditioner:
-        return cls(width=width, encoder=encoder, encoder_dim=text_encoder_dim(encoder), max_tokens=max_tokens)
+    def for_encoder(
+        cls, encoder: str = DEFAULT_ENCODER, width: int = 256, max_tokens: int = 32, sentence_only: bool = False
+    ) -> TextConditioner:
+        return cls(
+            width=width,
+            encoder=encoder,
+            encoder_dim=text_encoder_dim(encoder),
+            max_tokens=max_tokens,
+            sentence_only=sentence_only,
+        )
 
     @property
     def cache(self) -> PromptCache:
@@ -179,6 +191,8 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
 
     def embed(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         hidden = self.cache(list(prompts))
+        if self.config.sentence_only:  # the pooled sentence token alone, no word tokens
+            hidden = [h[:1] for h in hidden]
         length = max(len(h) for h in hidden)
         device = self.proj.weight.device
         padded = torch.zeros(len(hidden), length, self.config.encoder_dim, device=device)
@@ -186,6 +200,9 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
         for i, h in enumerate(hidden):
             padded[i, : len(h)] = h.to(device)
             mask[i, : len(h)] = True
-        tokens = self.proj(self.norm(padded))
+        states = self.norm(padded)
+        if self.training and self.train_noise > 0:
+            states = states + self.train_noise * torch.randn_like(states)
+        tokens = self.proj(states)
         tokens = torch.cat([tokens[:, :1] + self.sentence_marker, tokens[:, 1:]], 1)
         return tokens * mask[..., None], mask

@@ -7,7 +7,8 @@ shipped model uses 1). A learned gate adds gate(t) * x_t to the output (`skip_ga
 noise the network only predicts a small correction to its input. Pre-LN blocks in the style of nanoGPT: self-attention over time
 (padding frames masked out), cross-attention to the context tokens of whatever conditioners the
 model has, then an MLP. The timestep is embedded with diffusers' `Timesteps`/`TimestepEmbedding`
-and added to every frame. The model predicts the clean features (x0).
+and added to every frame; with `global_context` the mean of the context tokens is added to it too,
+so the condition as a whole reaches every frame directly. The model predicts the clean features (x0).
 
 The corpus normaliser (mean/std of the features) lives here as buffers, so it is saved and loaded
 with the weights.
@@ -95,6 +96,7 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
         skip_gate: bool = False,
         fps: float = 20.0,
         feature_version: int = FEATURE_VERSION,
+        global_context: bool = False,
     ):
         super().__init__()
         self.input = nn.Linear(frames_per_token * (2 * feature_dim + num_groups), width)
@@ -102,6 +104,11 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
         self.time_embed = TimestepEmbedding(width, width)
         tokens = -(-max_frames // frames_per_token)
         self.register_buffer("positions", sinusoidal_positions(tokens, width), persistent=False)
+        if global_context:
+            # The mean of the context tokens is added to the timestep embedding, so every frame
+            # sees the condition as a whole (as MDM does with its sentence embedding), not only
+            # through cross-attention.
+            self.context_embed = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width))
         self.blocks = nn.ModuleList(Block(width, heads, mlp_ratio, dropout) for _ in range(layers))
         self.ln_out = nn.LayerNorm(width)
         self.output = nn.Linear(width, frames_per_token * feature_dim)
@@ -159,7 +166,12 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
         token_mask = frame_mask.reshape(b, n, per).any(-1)
         timestep = torch.as_tensor(timestep, device=sample.device).expand(b)
         temb = self.time_embed(self.time_proj(timestep).to(sample.dtype))
-        x = x + temb[:, None, :] + self._positions(n, sample.device)
+        cond = temb
+        if self.config.global_context:
+            weights = context_mask.to(context.dtype)[..., None]
+            summary = (context * weights).sum(1) / weights.sum(1).clamp(min=1)
+            cond = temb + self.context_embed(summary)
+        x = x + cond[:, None, :] + self._positions(n, sample.device)
         for block in self.blocks:
             x = block(x, token_mask, context, context_mask)
         out = self.output(self.ln_out(x)).reshape(b, n * per, -1)[:, :t]

