@@ -189,3 +189,20 @@ def test_shipped_checkpoint_loads_and_generates():
     # it walks: the root moves forward by a clearly visible amount and stays upright
     travelled = np.linalg.norm(motion.root[-1, [0, 2]] - motion.root[0, [0, 2]])
     assert travelled > 0.8 and motion.root[:, 1].min() > 0.6
+
+
+def test_bad_training_options_are_named_before_training(tmp_path):
+    from motiongen.training.config import TrainConfig
+
+    config = tmp_path / "bad.yaml"
+    config.write_text("cond_drop: 1.5\nlr: 0\nmin_frames: 50\nmax_frames: 40\n")
+    with pytest.raises(UserError, match="cond_drop must be between 0 and 1.*lr must be positive.*min_frames"):
+        TrainConfig.load(config)
+    config.write_text("text_noise: -0.1\nheads: 3\n")
+    with pytest.raises(UserError, match="text_noise must not be negative.*multiple of heads"):
+        TrainConfig.load(config)
+    config.write_text("learning_rate: 0.1\n")
+    with pytest.raises(UserError, match="unknown training option.*learning_rate"):
+        TrainConfig.load(config)
+    with pytest.raises(UserError, match="config file not found"):
+        TrainConfig.load(tmp_path / "missing.yaml")

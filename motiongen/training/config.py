@@ -61,6 +61,29 @@ class TrainConfig:
     log_every: int = 25
     save_every: int = 250
 
+    def __post_init__(self):
+        # A bad value should stop a run at once with its name, not minutes into training.
+        problems = []
+        for name in ("width", "layers", "heads", "batch_size", "max_steps", "pool_size", "frames_per_token"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("cond_drop", "compose_prob", "hold_prob"):
+            if not 0 <= getattr(self, name) <= 1:
+                problems.append(f"{name} must be between 0 and 1, got {getattr(self, name)}")
+        for name in ("text_noise", "weight_decay", "grad_clip", "warmup_steps", "blend_frames"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must not be negative, got {getattr(self, name)}")
+        if self.lr <= 0:
+            problems.append(f"lr must be positive, got {self.lr}")
+        if not 0 <= self.ema_decay < 1:
+            problems.append(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if not 2 <= self.min_frames <= self.max_frames:
+            problems.append(f"need 2 <= min_frames <= max_frames, got {self.min_frames} and {self.max_frames}")
+        if self.width % self.heads:
+            problems.append(f"width ({self.width}) must be a multiple of heads ({self.heads})")
+        if problems:
+            raise UserError("bad training option(s): " + "; ".join(problems))
+
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
         path = Path(path)
