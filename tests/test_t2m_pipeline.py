@@ -201,6 +201,12 @@ def test_bad_training_options_are_named_before_training(tmp_path):
     config.write_text("text_noise: -0.1\nheads: 3\n")
     with pytest.raises(UserError, match="text_noise must not be negative.*multiple of heads"):
         TrainConfig.load(config)
+    config.write_text("lr: fast\nbatch_size: true\n")
+    with pytest.raises(UserError, match="batch_size must be a number, got True.*lr must be a number, got 'fast'"):
+        TrainConfig.load(config)
+    config.write_text("- lr: 0.1\n")
+    with pytest.raises(UserError, match="must hold a mapping of options"):
+        TrainConfig.load(config)
     config.write_text("learning_rate: 0.1\n")
     with pytest.raises(UserError, match="unknown training option.*learning_rate"):
         TrainConfig.load(config)

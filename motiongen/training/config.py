@@ -9,6 +9,32 @@ from pathlib import Path
 from motiongen.errors import UserError
 
 
+def read_options(path: str | Path) -> dict:
+    """The options in a YAML or JSON config file, with one clear error for a missing, malformed
+    or non-mapping file."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"config file not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:  # a malformed file is the user's input
+        raise UserError(f"cannot parse {path.name}: {exc}") from exc
+    data = data or {}
+    if not isinstance(data, dict):
+        raise UserError(f"{path.name} must hold a mapping of options")
+    return data
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 @dataclass
 class TrainConfig:
     # data: corpus split and augmentation (see motiongen/data/dataset.py)
@@ -63,6 +89,12 @@ class TrainConfig:
 
     def __post_init__(self):
         # A bad value should stop a run at once with its name, not minutes into training.
+        numbers = ("width", "layers", "heads", "batch_size", "max_steps", "pool_size", "frames_per_token",
+                   "cond_drop", "compose_prob", "hold_prob", "text_noise", "weight_decay", "grad_clip",
+                   "warmup_steps", "blend_frames", "lr", "ema_decay", "min_frames", "max_frames")  # fmt: skip
+        wrong = [f"{n} must be a number, got {getattr(self, n)!r}" for n in numbers if not _is_number(getattr(self, n))]
+        if wrong:
+            raise UserError("bad training option(s): " + "; ".join(wrong))
         problems = []
         for name in ("width", "layers", "heads", "batch_size", "max_steps", "pool_size", "frames_per_token"):
             if getattr(self, name) < 1:
@@ -86,20 +118,7 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
-        path = Path(path)
-        if not path.exists():
-            raise UserError(f"config file not found: {path}")
-        text = path.read_text(encoding="utf-8")
-        try:
-            if path.suffix.lower() == ".json":
-                data = json.loads(text)
-            else:
-                import yaml
-
-                data = yaml.safe_load(text)
-        except Exception as exc:  # a malformed file is the user's input
-            raise UserError(f"cannot parse {path.name}: {exc}") from exc
-        return cls.from_dict(data or {})
+        return cls.from_dict(read_options(path))
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:

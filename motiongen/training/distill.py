@@ -38,6 +38,7 @@ from tqdm import tqdm
 from motiongen.conditioning.partial import expand_mask, random_known_mask
 from motiongen.errors import UserError
 from motiongen.sampling.flow import ReflowPairs, flow_scheduler, interpolate, is_flow_scheduler, sample_flow
+from motiongen.training.config import TrainConfig, read_options
 
 PAIR_SETTINGS = ("pairs", "pair_batch", "teacher_sampler", "teacher_steps", "guidance_scale", "pool_size", "mask_probs")
 
@@ -77,18 +78,7 @@ class DistillConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> DistillConfig:
-        import yaml
-
-        path = Path(path)
-        if not path.exists():
-            raise UserError(f"config file not found: {path}")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise UserError(f"cannot parse {path.name}: {exc}") from exc
-        if not isinstance(data, dict):
-            raise UserError(f"{path.name} must hold a mapping of options")
-        return cls.from_dict(data)
+        return cls.from_dict(read_options(path))
 
     @classmethod
     def from_dict(cls, data: dict) -> DistillConfig:
@@ -103,8 +93,6 @@ class DistillConfig:
 
 def teacher_train_config(teacher_path: Path):
     """The teacher's training config (data pipeline, masks, losses), or the defaults."""
-    from motiongen.training.config import TrainConfig
-
     info = teacher_path / "training.json"
     if info.exists():
         return TrainConfig.from_dict(json.loads(info.read_text(encoding="utf-8"))["config"])
