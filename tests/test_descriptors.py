@@ -55,3 +55,14 @@ def test_corpus_clips_have_the_signatures_of_their_actions():
     # The corpus kick and punch are right-sided (their captions say so); mirrored, left-sided.
     assert d.side_reach(clips["kick"], "foot") < -1.0 < 1.0 < d.side_reach(clips["kick"].mirrored(), "foot")
     assert d.side_reach(clips["punch"], "wrist") < -0.1 < 0.1 < d.side_reach(clips["punch"].mirrored(), "wrist")
+
+
+def test_step_swing_is_the_ankles_sway_about_the_pelvis_whatever_the_heading():
+    standing = t_pose(frames=20)
+    assert d.step_swing(standing) == pytest.approx(0.0, abs=1e-6)
+    # the same synthetic walk facing two directions swings the same
+    assert d.step_swing(synthetic_walk(heading=0.0)) == pytest.approx(
+        d.step_swing(synthetic_walk(heading=2.0)), abs=1e-4
+    )
+    clips = {c.name: c.motion for c in load_corpus(None)}
+    assert 0.18 < d.step_swing(clips["walk"]) < 0.25 < d.step_swing(clips["run"])

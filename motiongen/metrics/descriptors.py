@@ -15,6 +15,7 @@ from motiongen.motion.motion import Motion
 from motiongen.motion.skeleton import JOINT_INDEX
 
 FEET = [JOINT_INDEX[n] for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
+ANKLES = [JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]
 PELVIS, HEAD = JOINT_INDEX["pelvis"], JOINT_INDEX["head"]
 
 
@@ -63,6 +64,18 @@ def turn(motion: Motion) -> float:
     return float(np.degrees(heading[-1] - heading[0]))
 
 
+def step_swing(motion: Motion) -> float:
+    """How far the ankles swing about the pelvis on the floor (m), in the body's heading frame:
+    per ankle, the length of the standard deviations of its horizontal offset from the pelvis over
+    the clip; the mean of both. Long walking steps swing more; a shuffle swings little."""
+    positions = motion.positions()
+    offset = positions[:, ANKLES][..., [0, 2]] - positions[:, None, PELVIS][..., [0, 2]]  # [T, 2, (x, z)]
+    heading = motion.heading()[:, None]
+    cos, sin = np.cos(heading), np.sin(heading)  # turn back by the heading: forward is +z
+    local = np.stack([cos * offset[..., 0] - sin * offset[..., 1], sin * offset[..., 0] + cos * offset[..., 1]], -1)
+    return float(np.linalg.norm(local.std(axis=0), axis=-1).mean())
+
+
 def side_reach(motion: Motion, joint: str) -> float:
     """Left minus right (m) for a limb end: for feet the highest point reached, for hands the
     farthest horizontal reach from the pelvis. Positive when the left side does more."""
@@ -82,8 +95,9 @@ DESCRIPTORS = {
     "head_height": head_height,
     "rise": rise,
     "turn": turn,
+    "step_swing": step_swing,
     "kick_side": lambda m: side_reach(m, "foot"),
     "punch_side": lambda m: side_reach(m, "wrist"),
 }
 UNITS = {"speed": "m/s", "travel": "m", "foot_lift": "m", "inverted": "s", "head_height": "m", "rise": "m",
-         "turn": "deg", "kick_side": "m", "punch_side": "m"}  # fmt: skip
+         "turn": "deg", "step_swing": "m", "kick_side": "m", "punch_side": "m"}  # fmt: skip
