@@ -191,24 +191,22 @@ def test_shipped_checkpoint_loads_and_generates():
     assert travelled > 0.8 and motion.root[:, 1].min() > 0.6
 
 
-def test_bad_training_options_are_named_before_training(tmp_path):
+BAD_TRAINING_CONFIGS = [
+    ("cond_drop: 1.5\nlr: 0\nmin_frames: 50\nmax_frames: 40\n", "cond_drop must be between 0 and 1.*lr must be positive.*min_frames"),
+    ("text_noise: -0.1\nheads: 3\n", "text_noise must not be negative.*multiple of heads"),
+    ("lr: fast\nbatch_size: true\n", "batch_size must be a number, got True.*lr must be a number, got 'fast'"),
+    ("- lr: 0.1\n", "must hold a mapping of options"),
+    ("learning_rate: 0.1\n", "unknown training option.*learning_rate"),
+    (None, "config file not found"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text, message", BAD_TRAINING_CONFIGS)
+def test_bad_training_options_are_named_before_training(tmp_path, text, message):
     from motiongen.training.config import TrainConfig
 
     config = tmp_path / "bad.yaml"
-    config.write_text("cond_drop: 1.5\nlr: 0\nmin_frames: 50\nmax_frames: 40\n")
-    with pytest.raises(UserError, match="cond_drop must be between 0 and 1.*lr must be positive.*min_frames"):
+    if text is not None:
+        config.write_text(text)
+    with pytest.raises(UserError, match=message):
         TrainConfig.load(config)
-    config.write_text("text_noise: -0.1\nheads: 3\n")
-    with pytest.raises(UserError, match="text_noise must not be negative.*multiple of heads"):
-        TrainConfig.load(config)
-    config.write_text("lr: fast\nbatch_size: true\n")
-    with pytest.raises(UserError, match="batch_size must be a number, got True.*lr must be a number, got 'fast'"):
-        TrainConfig.load(config)
-    config.write_text("- lr: 0.1\n")
-    with pytest.raises(UserError, match="must hold a mapping of options"):
-        TrainConfig.load(config)
-    config.write_text("learning_rate: 0.1\n")
-    with pytest.raises(UserError, match="unknown training option.*learning_rate"):
-        TrainConfig.load(config)
-    with pytest.raises(UserError, match="config file not found"):
-        TrainConfig.load(tmp_path / "missing.yaml")
