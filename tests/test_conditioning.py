@@ -64,6 +64,67 @@ def test_sentence_only_conditioner_gives_the_pooled_token_alone(text, tmp_path):
     assert TextConditioner.from_pretrained(tmp_path).config.sentence_only
 
 
+BANK = [
+    "a person runs forward",
+    "someone jogs quickly straight ahead",
+    "a person walks forward steadily",
+    "a person jumps",
+    "a person does a backflip",
+    "a person punches with the right hand",
+]
+
+
+def test_retrieval_finds_the_nearest_training_captions_but_never_the_prompt_itself(text):
+    rag = TextConditioner.for_encoder(width=32, retrieve=2, caption_bank=BANK)
+    # A word never in the bank is placed by meaning: sprinting is running.
+    assert {c for c, _ in rag.neighbours("a person sprints")} == {
+        "a person runs forward",
+        "someone jogs quickly straight ahead",
+    }
+    # The prompt itself is left out, also under another subject, as it is for each training caption.
+    found = [c for c, _ in rag.neighbours("The person runs forward.")]
+    assert "a person runs forward" not in found and "someone jogs quickly straight ahead" in found
+    # A prompt in parts gets k captions per part, each part searched on its own.
+    parts = rag.neighbours("a person walks forward, then punches with the right fist")
+    assert (
+        len(parts) == 4
+        and parts[0][0] == "a person walks forward steadily"
+        and parts[2][0] == "a person punches with the right hand"
+    )
+    assert all(-1 <= s <= 1 for _, s in parts) and parts[0][1] >= parts[1][1]
+
+
+def test_retrieved_captions_join_the_context_marked_and_survive_save_load(text, tmp_path):
+    rag = TextConditioner.for_encoder(width=32, retrieve=2, caption_bank=BANK)
+    rag.load_state_dict(text.state_dict(), strict=False)
+    tokens, mask = rag.encode(["a person sprints"])
+    own = len(text.cache(["a person sprints"])[0])
+    retrieved = sum(len(h) for h in text.cache([c for c, _ in rag.neighbours("a person sprints")]))
+    assert mask.sum() == own + retrieved
+    torch.testing.assert_close(tokens[0, :own], text.encode(["a person sprints"])[0][0])  # own tokens as before
+    with torch.no_grad():
+        rag.retrieved_marker.fill_(1.0)
+    assert not torch.allclose(rag.encode(["a person sprints"])[0][0, own:], tokens[0, own:])
+    assert torch.equal(rag.encode(["a person sprints"])[0][0, :own], tokens[0, :own])
+    rag.save_pretrained(tmp_path)
+    again = TextConditioner.from_pretrained(tmp_path)
+    assert again.config.retrieve == 2 and list(again.config.caption_bank) == sorted(BANK)
+    torch.testing.assert_close(again.encode(["a person sprints"])[0], rag.encode(["a person sprints"])[0])
+
+
+def test_retrieval_needs_a_caption_bank():
+    with pytest.raises(UserError, match="caption bank"):
+        TextConditioner.for_encoder(width=32, retrieve=2)
+    with pytest.raises(UserError, match="caption bank"):
+        TextConditioner.for_encoder(width=32, retrieve=2, caption_bank=["a person jumps", "a person runs"])
+
+
+def test_caption_key_drops_subject_case_and_full_stop():
+    assert augment.caption_key("Someone runs.") == augment.caption_key("a person runs") == "runs"
+    assert augment.caption_key("the man does a backflip") == "does a backflip"
+    assert augment.caption_key("people dance") == "people dance"
+
+
 def test_prompt_cache_in_memory_and_on_disk(tmp_path):
     encoder = load_text_encoder()
     calls = []

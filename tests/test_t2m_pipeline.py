@@ -194,6 +194,7 @@ def test_shipped_checkpoint_loads_and_generates():
 BAD_TRAINING_CONFIGS = [
     ("cond_drop: 1.5\nlr: 0\nmin_frames: 50\nmax_frames: 40\n", "cond_drop must be between 0 and 1.*lr must be positive.*min_frames"),
     ("text_noise: -0.1\nheads: 3\n", "text_noise must not be negative.*multiple of heads"),
+    ("retrieve: -1\n", "retrieve must not be negative"),
     ("lr: fast\nbatch_size: true\n", "batch_size must be a number, got True.*lr must be a number, got 'fast'"),
     ("- lr: 0.1\n", "must hold a mapping of options"),
     ("learning_rate: 0.1\n", "unknown training option.*learning_rate"),

@@ -7,6 +7,12 @@ mean-pooled sentence token (first). Its weights are not part of our checkpoints:
 stores only the encoder's identity (package name or path) and its own projection.
 
 Prompt encodings are cached in memory and, optionally, on disk (keyed by encoder + prompt).
+
+With `retrieve=k` the conditioner also joins, for each part of a prompt, the k captions of its
+caption bank (the training captions) whose sentence embeddings are nearest, never the part itself:
+a prompt in words the model never saw ("a person sprints") then arrives with captions it did see
+("a person runs"), chosen by the encoder's sense of meaning rather than by the model's memory of
+exact words (retrieval-augmented conditioning, as in ReMoDiffuse, here with captions only).
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
+from torch.nn import functional as F
 
 from motiongen.conditioning.base import Conditioner
+from motiongen.data.augment import caption_key, split_caption
 from motiongen.errors import UserError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never touch the network
@@ -151,8 +159,12 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
         encoder_dim: int = 384,
         max_tokens: int = 32,
         sentence_only: bool = False,
+        retrieve: int = 0,
+        caption_bank: list[str] | None = None,
     ):
         super().__init__()
+        if retrieve < 0 or (retrieve and len(caption_bank or []) <= retrieve):
+            raise UserError(f"retrieving {retrieve} captions needs a caption bank of more than {retrieve}")
         self.norm = nn.LayerNorm(encoder_dim)
         self.proj = nn.Linear(encoder_dim, width)
         self.sentence_marker = nn.Parameter(torch.zeros(width))
@@ -160,11 +172,22 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
         # Training only: noise on the normalised encoder states, so that prompts whose states lie
         # near a training caption's (paraphrases) get that caption's motion. Set by the trainer.
         self.train_noise = 0.0
+        if retrieve:  # marks retrieved tokens, and says how near their caption is
+            self.retrieved_marker = nn.Parameter(torch.zeros(width))
+            self.retrieved_similarity = nn.Parameter(torch.zeros(width))
         self._cache: PromptCache | None = None
+        self._bank: torch.Tensor | None = None  # unit sentence embeddings of the caption bank
+        self._neighbours: dict[str, list[tuple[str, float]]] = {}
 
     @classmethod
     def for_encoder(
-        cls, encoder: str = DEFAULT_ENCODER, width: int = 256, max_tokens: int = 32, sentence_only: bool = False
+        cls,
+        encoder: str = DEFAULT_ENCODER,
+        width: int = 256,
+        max_tokens: int = 32,
+        sentence_only: bool = False,
+        retrieve: int = 0,
+        caption_bank: list[str] | None = None,
     ) -> TextConditioner:
         return cls(
             width=width,
@@ -172,6 +195,8 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
             encoder_dim=text_encoder_dim(encoder),
             max_tokens=max_tokens,
             sentence_only=sentence_only,
+            retrieve=retrieve,
+            caption_bank=sorted(set(caption_bank)) if caption_bank else None,
         )
 
     @property
@@ -189,20 +214,56 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
     def use_disk_cache(self, cache_dir: str | Path | None) -> None:
         self.cache.cache_dir = Path(cache_dir) if cache_dir else None
 
+    def neighbours(self, prompt: str) -> list[tuple[str, float]]:
+        """(caption, cosine similarity) of the `retrieve` bank captions nearest each part of the
+        prompt, by the encoder's pooled sentence token. A bank caption that is the part itself (up
+        to its subject: "someone runs" is "a person runs") is left out, in training and in use alike."""
+        if prompt not in self._neighbours:
+            bank = self.config.caption_bank
+            if self._bank is None:
+                self._bank = F.normalize(torch.stack([h[0] for h in self.cache(bank)]), dim=-1)
+            found = []
+            for part in split_caption(prompt):
+                query = F.normalize(self.cache([part])[0][0], dim=-1)
+                similarity = self._bank @ query
+                key = caption_key(part)
+                similarity[[i for i, c in enumerate(bank) if caption_key(c) == key]] = -2.0
+                top = similarity.topk(self.config.retrieve)
+                found += [(bank[i], float(v)) for v, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)]
+            self._neighbours[prompt] = found
+        return self._neighbours[prompt]
+
     def embed(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        hidden = self.cache(list(prompts))
+        prompts = list(prompts)
+        # Per prompt its own states, then those of each retrieved caption (with its similarity).
+        groups = [[(h, None)] for h in self.cache(prompts)]
+        if self.config.retrieve:
+            for group, prompt in zip(groups, prompts, strict=True):
+                found = self.neighbours(prompt)
+                group += zip(self.cache([c for c, _ in found]), [s for _, s in found], strict=True)
         if self.config.sentence_only:  # the pooled sentence token alone, no word tokens
-            hidden = [h[:1] for h in hidden]
-        length = max(len(h) for h in hidden)
+            groups = [[(h[:1], s) for h, s in g] for g in groups]
+        length = max(sum(len(h) for h, _ in g) for g in groups)
         device = self.proj.weight.device
-        padded = torch.zeros(len(hidden), length, self.config.encoder_dim, device=device)
-        mask = torch.zeros(len(hidden), length, dtype=torch.bool, device=device)
-        for i, h in enumerate(hidden):
-            padded[i, : len(h)] = h.to(device)
-            mask[i, : len(h)] = True
+        padded = torch.zeros(len(groups), length, self.config.encoder_dim, device=device)
+        mask = torch.zeros(len(groups), length, dtype=torch.bool, device=device)
+        sentence = torch.zeros(len(groups), length, 1, device=device)  # 1 on each pooled token
+        retrieved = torch.zeros(len(groups), length, 1, device=device)  # 1 on retrieved tokens
+        similarity = torch.zeros(len(groups), length, 1, device=device)
+        for i, group in enumerate(groups):
+            at = 0
+            for h, s in group:
+                padded[i, at : at + len(h)] = h.to(device)
+                mask[i, at : at + len(h)] = True
+                sentence[i, at] = 1.0
+                if s is not None:
+                    retrieved[i, at : at + len(h)] = 1.0
+                    similarity[i, at : at + len(h)] = s
+                at += len(h)
         states = self.norm(padded)
         if self.training and self.train_noise > 0:
             states = states + self.train_noise * torch.randn_like(states)
-        tokens = self.proj(states)
-        tokens = torch.cat([tokens[:, :1] + self.sentence_marker, tokens[:, 1:]], 1)
+        tokens = self.proj(states) + sentence * self.sentence_marker
+        if self.config.retrieve:
+            tokens = tokens + retrieved * self.retrieved_marker + similarity * self.retrieved_similarity
         return tokens * mask[..., None], mask

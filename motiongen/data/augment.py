@@ -94,6 +94,12 @@ def compose_captions(first: str, second: str, joiner: str = ", then ") -> str:
     return f"{first}{joiner}{rest}"
 
 
+def caption_key(text: str) -> str:
+    """A caption without its subject, case or final full stop: 'Someone runs.' -> 'runs'."""
+    text = text.strip().rstrip(".").strip()
+    return _SUBJECT.sub("", text, count=1).lower()
+
+
 def split_caption(text: str) -> list[str]:
     """'a person walks forward, then jumps' -> ['a person walks forward', 'a person jumps']: the
     parts of a composed caption, each with the first part's subject. One part if there is no joiner."""

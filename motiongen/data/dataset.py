@@ -149,6 +149,10 @@ class WindowPool:
     def __len__(self) -> int:
         return len(self.windows)
 
+    def clip_captions(self) -> list[str]:
+        """Every caption of the clips the windows are made from (mirrored ones too), sorted."""
+        return sorted({c for piece in self.pieces for c in piece.captions})
+
     def batch(self, size: int, generator: torch.Generator | None = None):
         """(features [B, T, 206] zero-padded, lengths [B], captions) with T the longest window.
         The windows are neighbours in length order (the pool was drawn at random, so neighbours

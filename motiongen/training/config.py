@@ -62,6 +62,7 @@ class TrainConfig:
     sentence_only: bool = False  # condition on the pooled sentence token alone, not the word tokens
     cond_drop: float = 0.1  # classifier-free guidance: chance of dropping the prompt
     text_noise: float = 0.0  # std of Gaussian noise on the normalised encoder states while training
+    retrieve: int = 0  # join the k training captions nearest each prompt part (conditioning/text.py)
     # partial-motion masks: chance of each kind per sample (the rest has no known frames)
     mask_probs: dict[str, float] = field(
         default_factory=lambda: {"prefix": 0.08, "suffix": 0.04, "inbetween": 0.04, "keyframes": 0.04, "parts": 0.08}
@@ -91,7 +92,7 @@ class TrainConfig:
         # A bad value should stop a run at once with its name, not minutes into training.
         numbers = ("width", "layers", "heads", "batch_size", "max_steps", "pool_size", "frames_per_token",
                    "cond_drop", "compose_prob", "hold_prob", "text_noise", "weight_decay", "grad_clip",
-                   "warmup_steps", "blend_frames", "lr", "ema_decay", "min_frames", "max_frames")  # fmt: skip
+                   "warmup_steps", "blend_frames", "lr", "ema_decay", "min_frames", "max_frames", "retrieve")  # fmt: skip
         wrong = [f"{n} must be a number, got {getattr(self, n)!r}" for n in numbers if not _is_number(getattr(self, n))]
         if wrong:
             raise UserError("bad training option(s): " + "; ".join(wrong))
@@ -102,7 +103,7 @@ class TrainConfig:
         for name in ("cond_drop", "compose_prob", "hold_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 problems.append(f"{name} must be between 0 and 1, got {getattr(self, name)}")
-        for name in ("text_noise", "weight_decay", "grad_clip", "warmup_steps", "blend_frames"):
+        for name in ("text_noise", "weight_decay", "grad_clip", "warmup_steps", "blend_frames", "retrieve"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must not be negative, got {getattr(self, name)}")
         if self.lr <= 0:

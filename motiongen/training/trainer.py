@@ -32,7 +32,9 @@ from motiongen.training.config import TrainConfig
 from motiongen.training.losses import diffusion_losses
 
 
-def build_models(config: TrainConfig) -> nn.ModuleDict:
+def build_models(config: TrainConfig, caption_bank: list[str] | None = None) -> nn.ModuleDict:
+    """A fresh denoiser and text conditioner; `caption_bank` (the training captions) is what a
+    conditioner with `retrieve` draws from."""
     denoiser = MotionDenoiser(
         width=config.width,
         layers=config.layers,
@@ -45,7 +47,12 @@ def build_models(config: TrainConfig) -> nn.ModuleDict:
         global_context=config.global_context,
     )
     text = TextConditioner.for_encoder(
-        config.text_encoder, width=config.width, max_tokens=config.max_tokens, sentence_only=config.sentence_only
+        config.text_encoder,
+        width=config.width,
+        max_tokens=config.max_tokens,
+        sentence_only=config.sentence_only,
+        retrieve=config.retrieve,
+        caption_bank=caption_bank if config.retrieve else None,
     )
     text.train_noise = config.text_noise
     return nn.ModuleDict({"denoiser": denoiser, "text": text})
@@ -153,7 +160,7 @@ def _train(config: TrainConfig, output: Path, checkpoint_dir: Path, resume: bool
 
         clips = load_corpus(config.split)
     pool = WindowPool.from_config(clips, config, progress=progress)
-    models = build_models(config)
+    models = build_models(config, caption_bank=pool.clip_captions())
     mean, std = feature_stats(pool.windows)
     models["denoiser"].feature_mean.copy_(mean)
     models["denoiser"].feature_std.copy_(std)
