@@ -117,6 +117,8 @@ def generate(
         picture = path.suffix.lower() in PICTURE_SUFFIXES
         save_motion(motion, path, force=force, **({"progress": not quiet} if picture else {}))
         typer.echo(f"wrote {path}  ({text!r}, seed {job_seed})")
+        if motion.meta.get("retrieved") and not quiet:
+            typer.echo("  with the training captions nearest in meaning: " + "; ".join(motion.meta["retrieved"]))
         if picture:  # a picture is for looking; the BVH is for using
             save_motion(motion, path.with_suffix(".bvh"), force=force)
             typer.echo(f"wrote {path.with_suffix('.bvh')}")

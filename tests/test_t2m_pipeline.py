@@ -157,6 +157,20 @@ def test_missing_or_incompatible_checkpoints(tmp_path):
         TextToMotionPipeline.from_pretrained(corrupt)
 
 
+def test_a_model_trained_with_retrieval_keeps_its_caption_bank(tmp_path):
+    from motiongen.data.captions import mirror_caption
+    from motiongen.training.trainer import train
+
+    clips = tiny_clips()
+    folder = train(tiny_config(retrieve=2, max_steps=2), tmp_path / "run", progress=False, clips=clips)
+    pipe = TextToMotionPipeline.from_pretrained(folder)
+    captions = {c for clip in clips for c in clip.captions}
+    assert set(pipe.text_conditioner.config.caption_bank) == captions | {mirror_caption(c) for c in captions}
+    motion = pipe(["a person sprints, then jumps"], seconds=2.0, **FAST)[0]
+    assert len(motion.meta["retrieved"]) == 4  # two per part
+    assert set(motion.meta["retrieved"]) <= set(pipe.text_conditioner.config.caption_bank)
+
+
 def test_resumed_training_matches_an_uninterrupted_run(tmp_path):
     from safetensors.torch import load_file
 

@@ -113,10 +113,13 @@ class TextToMotionPipeline(DiffusionPipeline):
         features = self._generate_parts(
             parts, frames, knowns, generators, scheduler, num_inference_steps, guidance_scale, progress
         )
-        return [
-            features_to_motion(f, self.fps, {"caption": p, "seed": seed + i, "sampler": sampler})
-            for i, (f, p) in enumerate(zip(features, prompts, strict=True))
-        ]
+        motions = []
+        for i, (f, p) in enumerate(zip(features, prompts, strict=True)):
+            meta = {"caption": p, "seed": seed + i, "sampler": sampler}
+            if self.text_conditioner.config.retrieve:  # which training captions came with the prompt
+                meta["retrieved"] = [c for c, _ in self.text_conditioner.neighbours(p)]
+            motions.append(features_to_motion(f, self.fps, meta))
+        return motions
 
     def _known_list(self, known, batch: int, frames: int) -> list[KnownMotion] | None:
         if known is None:
