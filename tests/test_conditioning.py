@@ -71,6 +71,7 @@ BANK = [
     "a person jumps",
     "a person does a backflip",
     "a person punches with the right hand",
+    "a person punches with the left hand",
 ]
 
 
@@ -92,6 +93,16 @@ def test_retrieval_finds_the_nearest_training_captions_but_never_the_prompt_itse
         and parts[2][0] == "a person punches with the right hand"
     )
     assert all(-1 <= s <= 1 for _, s in parts) and parts[0][1] >= parts[1][1]
+    # The encoder hardly tells left from right: a prompt naming a side never gets the other side.
+    assert "a person punches with the right hand" not in [
+        c for c, _ in rag.neighbours("a person punches with the left fist")
+    ]
+    assert "a person punches with the left hand" not in [
+        c for c, _ in rag.neighbours("someone punches with the right fist")
+    ]
+    assert {"a person punches with the right hand", "a person punches with the left hand"} == {
+        c for c, _ in rag.neighbours("a person throws punches")
+    }
 
 
 def test_retrieved_captions_join_the_context_marked_and_survive_save_load(text, tmp_path):

@@ -30,6 +30,7 @@ from torch.nn import functional as F
 
 from motiongen.conditioning.base import Conditioner
 from motiongen.data.augment import caption_key, split_caption
+from motiongen.data.captions import caption_sides
 from motiongen.errors import UserError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never touch the network
@@ -216,8 +217,10 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
 
     def neighbours(self, prompt: str) -> list[tuple[str, float]]:
         """(caption, cosine similarity) of the `retrieve` bank captions nearest each part of the
-        prompt, by the encoder's pooled sentence token. A bank caption that is the part itself (up
-        to its subject: "someone runs" is "a person runs") is left out, in training and in use alike."""
+        prompt, by the encoder's pooled sentence token. Left out, in training and in use alike: a
+        bank caption that is the part itself (up to its subject: "someone runs" is "a person runs"),
+        and, when the part names a side, captions naming another side (the encoder barely tells
+        "left hand" from "right arm", so the nearest caption is often the mirror image)."""
         if prompt not in self._neighbours:
             bank = self.config.caption_bank
             if self._bank is None:
@@ -226,8 +229,13 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
             for part in split_caption(prompt):
                 query = F.normalize(self.cache([part])[0][0], dim=-1)
                 similarity = self._bank @ query
-                key = caption_key(part)
-                similarity[[i for i, c in enumerate(bank) if caption_key(c) == key]] = -2.0
+                key, sides = caption_key(part), caption_sides(part)
+                unwanted = [
+                    i
+                    for i, c in enumerate(bank)
+                    if caption_key(c) == key or caption_sides(c) - (sides or {"left", "right"})
+                ]
+                similarity[unwanted] = -2.0
                 top = similarity.topk(self.config.retrieve)
                 found += [(bank[i], float(v)) for v, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)]
             self._neighbours[prompt] = found

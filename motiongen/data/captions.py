@@ -31,6 +31,11 @@ def mirror_caption(text: str) -> str:
     return _SIDE_WORD.sub(_swap, text)
 
 
+def caption_sides(text: str) -> set[str]:
+    """The sides a caption names: {'left'}, {'right'}, both or none."""
+    return {m.group(0).lower() for m in _SIDE_WORD.finditer(text)}
+
+
 def load_clip_table(path: str | Path = CAPTIONS_FILE) -> dict[str, dict]:
     """The clip table (name -> source, file, action, split, cyclic, captions, ...) from the YAML file."""
     with open(path, encoding="utf-8") as f:
