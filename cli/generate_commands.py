@@ -129,13 +129,23 @@ def train(
     output: Path = typer.Option(Path("runs/t2m"), "--output", "-o", help="Run folder (log, checkpoints, pipeline/)."),
     max_steps: int = typer.Option(None, "--max-steps", help="Override the config's number of steps."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the run folder's last checkpoint."),
+    threads: int = typer.Option(
+        0, "--threads", help="Override the config's torch CPU threads (0: keep it): changes the speed, not the recipe."
+    ),
     quiet: bool = QUIET,
 ) -> None:
     """Train a text-to-motion model on the built-in corpus."""
+    import dataclasses
+
+    from motiongen.errors import UserError
     from motiongen.training.config import TrainConfig
     from motiongen.training.trainer import train as run_training
 
+    if threads < 0:
+        raise UserError(f"--threads must be 0 or more, got {threads}")
     cfg = TrainConfig.load(config)
+    if threads:
+        cfg = dataclasses.replace(cfg, threads=threads)
     folder = run_training(cfg, output, resume=resume, max_steps=max_steps, progress=not quiet)
     typer.echo(f'wrote {folder}  (use it with: motiongen generate --checkpoint {folder} "...")')
 
