@@ -177,7 +177,7 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
             self.retrieved_marker = nn.Parameter(torch.zeros(width))
             self.retrieved_similarity = nn.Parameter(torch.zeros(width))
         self._cache: PromptCache | None = None
-        self._bank: torch.Tensor | None = None  # unit sentence embeddings of the caption bank
+        self._bank: tuple[torch.Tensor, list[str], list[set[str]]] | None = None  # see neighbours()
         self._neighbours: dict[str, list[tuple[str, float]]] = {}
 
     @classmethod
@@ -223,17 +223,17 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
         "left hand" from "right arm", so the nearest caption is often the mirror image)."""
         if prompt not in self._neighbours:
             bank = self.config.caption_bank
-            if self._bank is None:
-                self._bank = F.normalize(torch.stack([h[0] for h in self.cache(bank)]), dim=-1)
+            if self._bank is None:  # once: the bank's unit embeddings, keys and sides
+                embeddings = F.normalize(torch.stack([h[0] for h in self.cache(bank)]), dim=-1)
+                self._bank = (embeddings, [caption_key(c) for c in bank], [caption_sides(c) for c in bank])
+            embeddings, keys, bank_sides = self._bank
             found = []
             for part in split_caption(prompt):
                 query = F.normalize(self.cache([part])[0][0], dim=-1)
-                similarity = self._bank @ query
-                key, sides = caption_key(part), caption_sides(part)
+                similarity = embeddings @ query
+                key, allowed = caption_key(part), caption_sides(part) or {"left", "right"}
                 unwanted = [
-                    i
-                    for i, c in enumerate(bank)
-                    if caption_key(c) == key or caption_sides(c) - (sides or {"left", "right"})
+                    i for i, (k, sides) in enumerate(zip(keys, bank_sides, strict=True)) if k == key or sides - allowed
                 ]
                 similarity[unwanted] = -2.0
                 top = similarity.topk(self.config.retrieve)
