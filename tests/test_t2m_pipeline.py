@@ -211,6 +211,7 @@ BAD_TRAINING_CONFIGS = [
     ("retrieve: -1\n", "retrieve must not be negative"),
     ("lr: fast\nbatch_size: true\n", "batch_size must be a number, got True.*lr must be a number, got 'fast'"),
     ("- lr: 0.1\n", "must hold a mapping of options"),
+    ("retrieve: [2\n", r"cannot parse bad.yaml: expected ',' or '\]'.* \(line 2, column 1\)"),
     ("learning_rate: 0.1\n", "unknown training option.*learning_rate"),
     (None, "config file not found"),
 ]  # fmt: skip
@@ -223,5 +224,6 @@ def test_bad_training_options_are_named_before_training(tmp_path, text, message)
     config = tmp_path / "bad.yaml"
     if text is not None:
         config.write_text(text)
-    with pytest.raises(UserError, match=message):
+    with pytest.raises(UserError, match=message) as error:
         TrainConfig.load(config)
+    assert "\n" not in str(error.value)  # one line

@@ -24,11 +24,19 @@ def read_options(path: str | Path) -> dict:
 
             data = yaml.safe_load(text)
     except Exception as exc:  # a malformed file is the user's input
-        raise UserError(f"cannot parse {path.name}: {exc}") from exc
+        raise UserError(f"cannot parse {path.name}: {_one_line(exc)}") from exc
     data = data or {}
     if not isinstance(data, dict):
         raise UserError(f"{path.name} must hold a mapping of options")
     return data
+
+
+def _one_line(exc: Exception) -> str:
+    """A parser's complaint in one line: YAML's own message spans several, with a caret."""
+    mark = getattr(exc, "problem_mark", None)
+    if getattr(exc, "problem", None) and mark is not None:
+        return f"{exc.problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(exc).split())
 
 
 def _is_number(value) -> bool:
