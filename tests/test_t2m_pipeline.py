@@ -209,6 +209,7 @@ BAD_TRAINING_CONFIGS = [
     ("cond_drop: 1.5\nlr: 0\nmin_frames: 50\nmax_frames: 40\n", "cond_drop must be between 0 and 1.*lr must be positive.*min_frames"),
     ("text_noise: -0.1\nheads: 3\n", "text_noise must not be negative.*multiple of heads"),
     ("retrieve: -1\n", "retrieve must not be negative"),
+    ("retrieve: 2.5\nwidth: 256.0\n", "width must be a whole number, got 256.0.*retrieve must be a whole number, got 2.5"),
     ("lr: fast\nbatch_size: true\n", "batch_size must be a number, got True.*lr must be a number, got 'fast'"),
     ("- lr: 0.1\n", "must hold a mapping of options"),
     ("retrieve: [2\n", r"cannot parse bad.yaml: expected ',' or '\]'.* \(line 2, column 1\)"),

@@ -104,7 +104,11 @@ class TrainConfig:
         wrong = [f"{n} must be a number, got {getattr(self, n)!r}" for n in numbers if not _is_number(getattr(self, n))]
         if wrong:
             raise UserError("bad training option(s): " + "; ".join(wrong))
-        problems = []
+        problems = [
+            f"{f.name} must be a whole number, got {getattr(self, f.name)!r}"
+            for f in fields(self)
+            if f.type == "int" and isinstance(getattr(self, f.name), float)
+        ]
         for name in ("width", "layers", "heads", "batch_size", "max_steps", "pool_size", "frames_per_token"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
