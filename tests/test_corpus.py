@@ -95,6 +95,24 @@ def test_cyclic_clips_loop_without_a_jump(corpus):
         assert seam < 2 * step, (clip.name, seam, step)
 
 
+def test_turning_clips_are_held_not_looped_without_loop_turns(corpus):
+    from motiongen.data.dataset import WindowPool, base_pieces
+    from motiongen.metrics.descriptors import turn
+    from motiongen.motion.features import features_to_motion
+
+    walk, turner = (next(c for c in corpus if c.name == name) for name in ("walk", "turn_left0"))
+    pieces = base_pieces([walk, turner], speeds=(1.0,), mirror=False, loop_turns=False)
+    assert [p.cyclic for p in pieces] == [True, False]  # the walk still loops, the turn does not
+    assert [p.cyclic for p in base_pieces([walk, turner], speeds=(1.0,), mirror=False)] == [True, True]
+
+    def largest_turn(loop_turns):
+        pool = WindowPool([turner], size=40, compose_prob=0.0, mirror=False, loop_turns=loop_turns, progress=False)
+        return max(abs(turn(features_to_motion(w.features, turner.motion.fps))) for w in pool.windows)
+
+    # Held, a window turns no more than the clip (29 degrees); looped, up to 6 s of circling.
+    assert largest_turn(False) < 35 < largest_turn(True)
+
+
 def test_mirror_caption_swaps_whole_words_and_keeps_case():
     text = "A person kicks with the Right leg, then turns LEFT; left-handed, bright, leftover"
     assert mirror_caption(text) == "A person kicks with the Left leg, then turns RIGHT; right-handed, bright, leftover"

@@ -16,6 +16,7 @@ import torch
 from tqdm import tqdm
 
 from motiongen.data import augment
+from motiongen.metrics.descriptors import turn
 from motiongen.motion.features import SLICES, motion_to_features
 from motiongen.motion.motion import Motion
 
@@ -35,17 +36,23 @@ class Window:
     captions: list[str]
 
 
-def base_pieces(clips, speeds=(0.8, 1.0, 1.25), mirror: bool = True) -> list[Piece]:
-    """Every clip x (original, mirrored) x speed."""
+# A cyclic clip turning more than this per cycle is held, not looped, with loop_turns=False.
+MAX_LOOPED_TURN = 15.0  # degrees: the corpus' walk drifts 7, turn_left0 turns 29
+
+
+def base_pieces(clips, speeds=(0.8, 1.0, 1.25), mirror: bool = True, loop_turns: bool = True) -> list[Piece]:
+    """Every clip x (original, mirrored) x speed. With `loop_turns` off, a cyclic clip that
+    turns is treated as non-cyclic: looped, a turn becomes a walk in circles."""
     pieces = []
     for clip in clips:
+        loops = clip.cyclic and (loop_turns or abs(turn(clip.motion)) <= MAX_LOOPED_TURN)
         variants = [(clip.motion, list(clip.captions))]
         if mirror:
             variants.append(augment.mirrored(clip.motion, clip.captions))
         for motion, captions in variants:
             for speed in speeds:
                 moved = motion if speed == 1.0 else augment.change_speed(motion, speed)
-                pieces.append(Piece(moved, captions, clip.cyclic))
+                pieces.append(Piece(moved, captions, loops))
     return pieces
 
 
@@ -63,6 +70,7 @@ class WindowPool:
         blend_frames: int = 10,
         speeds=(0.8, 1.0, 1.25),
         mirror: bool = True,
+        loop_turns: bool = True,
         seed: int = 0,
         progress: bool = True,
     ):
@@ -73,7 +81,7 @@ class WindowPool:
         self.blend_frames = blend_frames
         self.hold_prob = hold_prob
         self.rng = random.Random(seed)
-        self.pieces = base_pieces(clips, speeds, mirror)
+        self.pieces = base_pieces(clips, speeds, mirror, loop_turns)
         self.windows: list[Window] = []
         bar = tqdm(total=size, desc="building training windows", disable=not progress)
         while len(self.windows) < size:
@@ -98,6 +106,7 @@ class WindowPool:
             blend_frames=config.blend_frames,
             speeds=tuple(config.speeds),
             mirror=config.mirror,
+            loop_turns=config.loop_turns,
             seed=config.seed,
         )
         unknown = set(overrides) - set(kwargs)

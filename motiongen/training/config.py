@@ -55,6 +55,7 @@ class TrainConfig:
     blend_frames: int = 10
     speeds: list[float] = field(default_factory=lambda: [0.8, 1.0, 1.25])
     mirror: bool = True
+    loop_turns: bool = True  # loop cyclic clips that turn too (false: hold them; a looped turn walks in circles)
     # model
     width: int = 256
     layers: int = 4
