@@ -12,7 +12,10 @@ from motiongen.cli.app import app
 from motiongen.data import build
 from motiongen.data.captions import load_clip_table, mirror_caption
 from motiongen.data.corpus import load_corpus
+from motiongen.data.dataset import WindowPool, base_pieces
 from motiongen.errors import UserError
+from motiongen.metrics.descriptors import turn
+from motiongen.motion.features import features_to_motion
 from motiongen.motion.skeleton import FOOT_JOINTS
 from motiongen.paths import CORPUS_DIR
 
@@ -96,10 +99,6 @@ def test_cyclic_clips_loop_without_a_jump(corpus):
 
 
 def test_turning_clips_are_held_not_looped_without_loop_turns(corpus):
-    from motiongen.data.dataset import WindowPool, base_pieces
-    from motiongen.metrics.descriptors import turn
-    from motiongen.motion.features import features_to_motion
-
     walk, turner = (next(c for c in corpus if c.name == name) for name in ("walk", "turn_left0"))
     pieces = base_pieces([walk, turner], speeds=(1.0,), mirror=False, loop_turns=False)
     assert [p.cyclic for p in pieces] == [True, False]  # the walk still loops, the turn does not

@@ -103,6 +103,11 @@ class TrainConfig:
                    "cond_drop", "compose_prob", "hold_prob", "text_noise", "weight_decay", "grad_clip",
                    "warmup_steps", "blend_frames", "lr", "ema_decay", "min_frames", "max_frames", "retrieve")  # fmt: skip
         wrong = [f"{n} must be a number, got {getattr(self, n)!r}" for n in numbers if not _is_number(getattr(self, n))]
+        wrong += [  # a quoted "false" would otherwise count as true
+            f"{f.name} must be true or false, got {getattr(self, f.name)!r}"
+            for f in fields(self)
+            if f.type == "bool" and not isinstance(getattr(self, f.name), bool)
+        ]
         if wrong:
             raise UserError("bad training option(s): " + "; ".join(wrong))
         problems = [
