@@ -9,12 +9,12 @@ import pytest
 from typer.testing import CliRunner
 
 from motiongen.cli.app import app
-from motiongen.data import build
+from motiongen.data import augment, build
 from motiongen.data.captions import load_clip_table, mirror_caption
 from motiongen.data.corpus import load_corpus
 from motiongen.data.dataset import WindowPool, base_pieces
 from motiongen.errors import UserError
-from motiongen.metrics.descriptors import turn
+from motiongen.metrics.descriptors import speed, turn
 from motiongen.motion.features import features_to_motion
 from motiongen.motion.skeleton import FOOT_JOINTS
 from motiongen.paths import CORPUS_DIR
@@ -110,6 +110,41 @@ def test_turning_clips_are_held_not_looped_without_loop_turns(corpus):
 
     # Held, a window turns no more than the clip (29 degrees); looped, up to 6 s of circling.
     assert largest_turn(False) < 35 < largest_turn(True)
+
+
+def test_straightened_walk_loops_without_drifting(corpus):
+    walk = next(c for c in corpus if c.name == "walk").motion
+    assert abs(turn(augment.loop(walk, 120))) > 25  # the raw cycle veers 7 degrees per loop
+    straight = augment.straightened(walk)
+    assert abs(turn(augment.loop(straight, 120))) < 5  # left: the sway within a step
+    # Only the drift goes: same length, same heights, nearly the same distance per cycle.
+    assert len(straight) == len(walk) and np.allclose(straight.root[:, 1], walk.root[:, 1])
+    travel = [np.linalg.norm(m.root[-1, [0, 2]] - m.root[0, [0, 2]]) for m in (walk, straight)]
+    assert travel[1] == pytest.approx(travel[0], rel=0.05)
+
+
+def test_walking_turns_walk_on_instead_of_standing(corpus):
+    walk, turner = (next(c for c in corpus if c.name == name) for name in ("walk", "turn_right0"))
+
+    def windows(walk_on_actions):
+        pool = WindowPool(
+            [walk, turner], size=80, compose_prob=0.0, hold_prob=1.0, mirror=False, speeds=(1.0,),
+            walk_on_actions=walk_on_actions, progress=False,
+        )  # fmt: skip
+        found = [features_to_motion(w.features, walk.motion.fps) for w in pool.windows if "right" in w.captions[0]]
+        return [m for m in found if len(m) >= 2 * len(turner.motion)]  # the lengthened ones
+
+    real = turn(turner.motion)  # about -95 degrees in 1.25 s
+    for walk_on, expected_speed in ((("turn_right",), 0.6), ((), 0.4)):
+        long_ones = windows(walk_on)
+        assert long_ones
+        for m in long_ones:  # the turn is kept (the cross-fades soften it a little), nothing added
+            assert 0.75 * abs(real) < -turn(m) < abs(real) + 10
+        mean_speed = np.mean([speed(m) for m in long_ones])
+        # Walking on keeps the walking pace; standing still around the turn drops it.
+        assert (mean_speed > expected_speed) if walk_on else (mean_speed < expected_speed)
+    with pytest.raises(ValueError, match="cyclic clip of action 'walk'"):
+        WindowPool([turner], size=4, walk_on_actions=("turn_right",), progress=False)
 
 
 def test_mirror_caption_swaps_whole_words_and_keeps_case():

@@ -212,6 +212,7 @@ BAD_TRAINING_CONFIGS = [
     ("retrieve: 2.5\nwidth: 256.0\n", "width must be a whole number, got 256.0.*retrieve must be a whole number, got 2.5"),
     ("lr: fast\nbatch_size: true\n", "batch_size must be a number, got True.*lr must be a number, got 'fast'"),
     ("loop_turns: 'false'\nmirror: 1\n", "mirror must be true or false, got 1.*loop_turns must be true or false, got 'false'"),
+    ("walk_on_actions: turn_left\n", "walk_on_actions must be a list of action names, got 'turn_left'"),
     ("- lr: 0.1\n", "must hold a mapping of options"),
     ("retrieve: [2\n", r"cannot parse bad.yaml: expected ',' or '\]'.* \(line 2, column 1\)"),
     ("learning_rate: 0.1\n", "unknown training option.*learning_rate"),

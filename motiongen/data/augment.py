@@ -67,6 +67,21 @@ def loop(motion: Motion, frames: int) -> Motion:
     return out.slice(0, frames)
 
 
+def straightened(motion: Motion) -> Motion:
+    """The heading's drift from first to last frame taken out, spread evenly over the frames (a
+    walk cycle that veers 7 degrees then loops into a straight walk)."""
+    theta = np.unwrap(motion.heading())
+    ramp = (theta[-1] - theta[0]) * np.arange(len(motion)) / max(len(motion) - 1, 1)
+    turn = R.yaw_matrix(torch.from_numpy(-ramp).float())
+    rot = motion.matrices()
+    rot[:, 0] = turn @ rot[:, 0]
+    step = np.diff(motion.root, axis=0, prepend=motion.root[:1])
+    step = (turn @ torch.from_numpy(step).float().unsqueeze(-1)).squeeze(-1).numpy()
+    root = motion.root[:1] + np.cumsum(step, axis=0)
+    root[:, 1] = motion.root[:, 1]
+    return Motion.from_matrices(rot, root, motion.fps, motion.meta)
+
+
 def hold(motion: Motion, before: int, after: int) -> Motion:
     """Stand still in the first pose for `before` frames and in the last pose for `after` frames."""
     idx = np.concatenate([np.zeros(before, int), np.arange(len(motion)), np.full(after, len(motion) - 1)])

@@ -28,6 +28,8 @@ class Piece:
     motion: Motion
     captions: list[str]
     cyclic: bool
+    speed: float = 1.0
+    walk_on: bool = False  # lengthened by walking straight on instead of standing still
 
 
 @dataclass
@@ -38,21 +40,28 @@ class Window:
 
 # A cyclic clip turning more than this per cycle is held, not looped, with loop_turns=False.
 MAX_LOOPED_TURN = 15.0  # degrees: the corpus' walk drifts 7, turn_left0 turns 29
+# Walking into and out of a walking turn needs only a short cross-fade: a long one would blend
+# away much of a turn that lasts 1.25 s.
+WALK_BLEND_FRAMES = 4
 
 
-def base_pieces(clips, speeds=(0.8, 1.0, 1.25), mirror: bool = True, loop_turns: bool = True) -> list[Piece]:
+def base_pieces(
+    clips, speeds=(0.8, 1.0, 1.25), mirror: bool = True, loop_turns: bool = True, walk_on_actions=()
+) -> list[Piece]:
     """Every clip x (original, mirrored) x speed. With `loop_turns` off, a cyclic clip that
-    turns is treated as non-cyclic: looped, a turn becomes a walk in circles."""
+    turns is treated as non-cyclic: looped, a turn becomes a walk in circles. Clips of
+    `walk_on_actions` are marked to be lengthened by walking (see WindowPool)."""
     pieces = []
     for clip in clips:
         loops = clip.cyclic and (loop_turns or abs(turn(clip.motion)) <= MAX_LOOPED_TURN)
+        walk_on = clip.action in walk_on_actions
         variants = [(clip.motion, list(clip.captions))]
         if mirror:
             variants.append(augment.mirrored(clip.motion, clip.captions))
         for motion, captions in variants:
             for speed in speeds:
                 moved = motion if speed == 1.0 else augment.change_speed(motion, speed)
-                pieces.append(Piece(moved, captions, loops))
+                pieces.append(Piece(moved, captions, loops, speed, walk_on))
     return pieces
 
 
@@ -71,6 +80,7 @@ class WindowPool:
         speeds=(0.8, 1.0, 1.25),
         mirror: bool = True,
         loop_turns: bool = True,
+        walk_on_actions=(),
         seed: int = 0,
         progress: bool = True,
     ):
@@ -81,7 +91,15 @@ class WindowPool:
         self.blend_frames = blend_frames
         self.hold_prob = hold_prob
         self.rng = random.Random(seed)
-        self.pieces = base_pieces(clips, speeds, mirror, loop_turns)
+        self.pieces = base_pieces(clips, speeds, mirror, loop_turns, tuple(walk_on_actions))
+        # A walking turn lasts about a second. Held still around it, the model learnt nothing of
+        # what follows and kept turning for as long as it was asked to (300+ degrees in 4 s);
+        # walking on before and after, a turn is a turn and the window is still real walking.
+        self.walkers = {p.speed: augment.straightened(p.motion) for p in base_pieces(
+            [c for c in clips if c.action == "walk" and c.cyclic], speeds, mirror=False
+        )}  # fmt: skip
+        if walk_on_actions and not self.walkers:
+            raise ValueError("walk_on_actions needs a cyclic clip of action 'walk' among the clips")
         self.windows: list[Window] = []
         bar = tqdm(total=size, desc="building training windows", disable=not progress)
         while len(self.windows) < size:
@@ -107,6 +125,7 @@ class WindowPool:
             speeds=tuple(config.speeds),
             mirror=config.mirror,
             loop_turns=config.loop_turns,
+            walk_on_actions=tuple(config.walk_on_actions),
             seed=config.seed,
         )
         unknown = set(overrides) - set(kwargs)
@@ -117,7 +136,7 @@ class WindowPool:
     # -- building windows -------------------------------------------------------------------
     def _fit(self, piece: Piece, low: int, high: int) -> Motion:
         """A piece brought to a random length in [low, high]: looped if cyclic, else possibly
-        held still before/after, or cropped when too long."""
+        held still (or, marked `walk_on`, walking) before/after, or cropped when too long."""
         motion = piece.motion
         rng = self.rng
         if piece.cyclic:
@@ -128,7 +147,18 @@ class WindowPool:
         if rng.random() < self.hold_prob and high > len(motion):
             extra = rng.randint(0, high - len(motion))
             before = rng.randint(0, extra)
+            if piece.walk_on:
+                return self._walk_around(motion, self.walkers[piece.speed], before, extra - before)
             return augment.hold(motion, before, extra - before)
+        return motion
+
+    def _walk_around(self, motion: Motion, walk: Motion, before: int, after: int) -> Motion:
+        """`motion` with `before` frames of walking before it and `after` frames after it."""
+        n = WALK_BLEND_FRAMES
+        if before:
+            motion = augment.append_blended(augment.loop(walk, before + n), motion, n)
+        if after:
+            motion = augment.append_blended(motion, augment.loop(walk, after + n), n)
         return motion
 
     def _single(self) -> Window | None:

@@ -56,6 +56,7 @@ class TrainConfig:
     speeds: list[float] = field(default_factory=lambda: [0.8, 1.0, 1.25])
     mirror: bool = True
     loop_turns: bool = True  # loop cyclic clips that turn too (false: hold them; a looped turn walks in circles)
+    walk_on_actions: list[str] = field(default_factory=list)  # clips of these actions walk on, not stand, around
     # model
     width: int = 256
     layers: int = 4
@@ -108,6 +109,8 @@ class TrainConfig:
             for f in fields(self)
             if f.type == "bool" and not isinstance(getattr(self, f.name), bool)
         ]
+        if not isinstance(self.walk_on_actions, list) or not all(isinstance(a, str) for a in self.walk_on_actions):
+            wrong.append(f"walk_on_actions must be a list of action names, got {self.walk_on_actions!r}")
         if wrong:
             raise UserError("bad training option(s): " + "; ".join(wrong))
         problems = [
