@@ -107,6 +107,8 @@ def main() -> None:
     parser.add_argument("--sampler", default="ddim")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--guidance", type=float, default=2.5)
+    parser.add_argument("--projected", action=argparse.BooleanOptionalAction, default=None,
+                        help="projected guidance on/off (default: the pipeline's)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--whole", action="store_true", help="make '..., then ...' prompts in one pass")
     parser.add_argument("--strips", type=Path, default=None, help="folder for one film strip per prompt")
@@ -117,13 +119,14 @@ def main() -> None:
     pipe = TextToMotionPipeline.from_pretrained(args.checkpoint)
     clips = load_corpus(None)
     motions: dict[str, list[Motion]] = {}
+    guidance_mode = {} if args.projected is None else {"projected_guidance": args.projected}
     start = time.perf_counter()
     for prompt, seconds, *_ in tqdm(CHECKS, desc="prompts"):
         if prompt not in motions:
             motions[prompt] = pipe(
                 [prompt] * args.seeds, seconds=seconds, num_inference_steps=args.steps,
                 guidance_scale=args.guidance, seed=0, sampler=args.sampler, progress=False,
-                sequential=not args.whole,
+                sequential=not args.whole, **guidance_mode,
             )  # fmt: skip
     seconds_taken = time.perf_counter() - start
 
@@ -137,7 +140,8 @@ def main() -> None:
             "seeds": len(values), "real": real_range(clips, action, name, part, prompt), "values": values,
         })  # fmt: skip
 
-    print(f"\ncheckpoint {args.checkpoint}, {args.sampler} {args.steps} steps, guidance {args.guidance}, "
+    mode = {None: "", True: " (projected)", False: " (plain)"}[args.projected]
+    print(f"\ncheckpoint {args.checkpoint}, {args.sampler} {args.steps} steps, guidance {args.guidance}{mode}, "
           f"seeds 0..{args.seeds - 1}; {seconds_taken:.0f} s of sampling\n")  # fmt: skip
     print("| prompt | measure | pass if | median | seeds passing | real clips |")
     print("| --- | --- | --- | --- | --- | --- |")

@@ -48,6 +48,12 @@ def generate(
     seconds: float = typer.Option(4.0, "--seconds", "-s", help="Length of the clip (up to 60 s)."),
     steps: int = typer.Option(50, "--steps", help="Sampling steps."),
     guidance: float = typer.Option(2.5, "--guidance", "-g", help="Classifier-free guidance scale (1 = none)."),
+    projected: bool = typer.Option(
+        None,
+        "--projected-guidance/--plain-guidance",
+        help="Projected guidance shapes the motion without scaling turns and speeds up with the scale "
+        "(default: the pipeline's).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same motion."),
     num_samples: int = typer.Option(1, "--num-samples", "-n", help="Motions per prompt (seeds seed, seed+1, ...)."),
     sampler: str = typer.Option(
@@ -108,6 +114,7 @@ def generate(
             seconds=seconds,
             num_inference_steps=steps,
             guidance_scale=guidance,
+            **({} if projected is None else {"projected_guidance": projected}),
             seed=job_seed,
             sampler=sampler,
             progress=not quiet,

@@ -10,7 +10,7 @@ from motiongen.data.corpus import load_corpus
 from motiongen.models.denoiser import MotionDenoiser
 from motiongen.motion.features import FEATURE_DIM, SLICES, feature_positions, motion_to_features
 from motiongen.sampling.diffusion import add_noise, make_sampler, sample, training_scheduler
-from motiongen.sampling.guidance import classifier_free_guidance
+from motiongen.sampling.guidance import along, classifier_free_guidance
 from motiongen.training.losses import diffusion_losses, heading_frame_positions, world_positions
 
 
@@ -167,6 +167,31 @@ def test_classifier_free_guidance_combines_both_halves_in_one_call():
     assert calls == [4]
     torch.testing.assert_close(classifier_free_guidance(model, cond, uncond, 1.0)(x, 1), torch.full_like(x, 2.0))
     torch.testing.assert_close(classifier_free_guidance(model, cond, uncond, 0.0)(x, 1), torch.full_like(x, 0.5))
+
+
+def test_projected_guidance_keeps_the_amount_and_guides_the_shape():
+    # Channel 0 ("turning rate"): the prompt asks for 1 per frame where the unconditional model
+    # gives 0, so plain guidance at 3 turns three times as far. Channel 1: the prompt moves a peak,
+    # a change of shape, not of amount.
+    frames = torch.arange(8.0)
+    cond_out = torch.stack([torch.ones(8), torch.exp(-((frames - 5) ** 2))], -1)[None]
+    uncond_out = torch.stack([torch.zeros(8), torch.exp(-((frames - 2) ** 2))], -1)[None]
+
+    def model(x, t, tokens, mask):
+        return torch.cat([cond_out, uncond_out]) if x.shape[0] == 2 else cond_out
+
+    cond = (torch.ones(1, 2, 4), torch.ones(1, 2, dtype=torch.bool))
+    uncond = (torch.zeros(1, 1, 4), torch.ones(1, 1, dtype=torch.bool))
+    x = torch.zeros(1, 8, 2)
+    plain = classifier_free_guidance(model, cond, uncond, 3.0)(x, 1)
+    projected = classifier_free_guidance(model, cond, uncond, 3.0, projected=True)(x, 1)
+    assert plain[0, :, 0].sum() == pytest.approx(24.0)
+    torch.testing.assert_close(projected[..., 0], cond_out[..., 0])  # the asked-for amount, no more
+    # The peak is still pushed away from the unconditional one: below it the guided value falls.
+    assert projected[0, 2, 1] < cond_out[0, 2, 1] - 0.5 and projected[0, 5, 1] > 0.9
+    # The dropped part is the projection: what is left is orthogonal to the conditional output.
+    step = cond_out - uncond_out
+    torch.testing.assert_close(((step - along(step, cond_out)) * cond_out).sum(-2), torch.zeros(1, 2))
 
 
 def test_training_noise_and_bad_sampler():

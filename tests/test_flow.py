@@ -207,6 +207,18 @@ def test_rerun_reuses_cached_pairs(tiny_run):
     assert json.loads((out / "distill.json").read_text())["pair_seconds"] < 5
 
 
+def test_pair_key_follows_the_guidance_and_a_quoted_boolean_is_refused(tmp_path):
+    from motiongen.training.distill import DistillConfig, pair_key
+
+    teacher = tmp_path / "teacher"
+    (teacher / "denoiser").mkdir(parents=True)
+    (teacher / "denoiser" / "diffusion_pytorch_model.safetensors").write_bytes(b"weights")
+    plain, projected = DistillConfig(projected_guidance=False), DistillConfig(projected_guidance=True)
+    assert pair_key(plain, teacher) != pair_key(projected, teacher)  # other guidance, other pairs
+    with pytest.raises(UserError, match="projected_guidance must be true or false, got 'false'"):
+        DistillConfig.from_dict({"projected_guidance": "false"})
+
+
 def test_cli_errors_are_one_line(tmp_path, monkeypatch, capsys):
     from motiongen.cli.app import main
 

@@ -116,3 +116,19 @@ def test_threads_option_sets_torch_threads_and_keeps_the_result(monkeypatch, cap
         torch.set_num_threads(before)
     default, one = load_motion(tmp_path / "default.npz"), load_motion(tmp_path / "one.npz")
     np.testing.assert_allclose(default.positions(), one.positions(), atol=1e-4)
+
+
+def test_guidance_mode_flags_reach_the_sampler(monkeypatch, capsys, tmp_path, checkpoint):
+    import numpy as np
+
+    from motiongen.sampling.guidance import PROJECTED_BY_DEFAULT
+
+    args = ["generate", "a person jumps", "--seconds", "1", "--steps", "3", "-q", "--checkpoint", checkpoint]
+    outputs = {}
+    for flag in ("", "--projected-guidance", "--plain-guidance"):
+        path = tmp_path / f"{flag.strip('-') or 'default'}.npz"
+        assert run(monkeypatch, capsys, *args, *([flag] if flag else []), "-o", path)[0] == 0
+        outputs[flag] = load_motion(path).positions()
+    assert not np.allclose(outputs["--projected-guidance"], outputs["--plain-guidance"], atol=1e-4)
+    same = "--projected-guidance" if PROJECTED_BY_DEFAULT else "--plain-guidance"
+    np.testing.assert_array_equal(outputs[""], outputs[same])

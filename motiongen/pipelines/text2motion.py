@@ -35,7 +35,7 @@ from motiongen.motion.motion import Motion
 from motiongen.pipelines.base import MAX_SECONDS, frames_for  # noqa: F401 (part of this module's API)
 from motiongen.sampling.diffusion import make_sampler, sample
 from motiongen.sampling.flow import check_sampler, is_flow_scheduler, sample_flow
-from motiongen.sampling.guidance import classifier_free_guidance
+from motiongen.sampling.guidance import PROJECTED_BY_DEFAULT, Guidance, classifier_free_guidance
 
 CONTEXT_SECONDS = 2.0  # frames carried over between windows of a long clip
 
@@ -79,6 +79,7 @@ class TextToMotionPipeline(DiffusionPipeline):
         seconds: float = 4.0,
         num_inference_steps: int = 50,
         guidance_scale: float = 2.5,
+        projected_guidance: bool = PROJECTED_BY_DEFAULT,
         seed: int | None = 0,
         sampler: str = "ddim",
         progress: bool = True,
@@ -89,7 +90,9 @@ class TextToMotionPipeline(DiffusionPipeline):
         so a prompt's motion does not depend on the rest of the batch. `known` (one per prompt, or
         one for all) fixes frames or body parts the motion must keep. With `sequential`, a prompt
         in parts ("a person walks forward, then jumps") is made part by part: each part gets an
-        equal share of the clip and continues from the end of the one before."""
+        equal share of the clip and continues from the end of the one before. With
+        `projected_guidance` guidance shapes the motion without scaling its amounts (turning,
+        speed) with the scale (motiongen/sampling/guidance.py)."""
         prompts = [prompts] if isinstance(prompts, str) else list(prompts)
         if not prompts:
             raise UserError("give at least one prompt")
@@ -111,8 +114,9 @@ class TextToMotionPipeline(DiffusionPipeline):
         prompts = [p.strip() for p in prompts]
         parts = [self._parts(p, frames) if sequential else [p] for p in prompts]
         features = self._generate_parts(
-            parts, frames, knowns, generators, scheduler, num_inference_steps, guidance_scale, progress
-        )
+            parts, frames, knowns, generators, scheduler, num_inference_steps,
+            Guidance(guidance_scale, projected_guidance), progress,
+        )  # fmt: skip
         motions = []
         for i, (f, p) in enumerate(zip(features, prompts, strict=True)):
             meta = {"caption": p, "seed": seed + i, "sampler": sampler}
@@ -204,7 +208,7 @@ class TextToMotionPipeline(DiffusionPipeline):
                 known_norm if any_known else None, feature_mask if any_known else None, progress,
             )  # fmt: skip
             return self.denoiser.denormalize(x0).cpu()
-        denoise = classifier_free_guidance(model, cond, uncond, guidance)
+        denoise = classifier_free_guidance(model, cond, uncond, guidance.scale, guidance.projected)
         x0 = sample(
             denoise,
             scheduler,

@@ -38,9 +38,13 @@ from tqdm import tqdm
 from motiongen.conditioning.partial import expand_mask, random_known_mask
 from motiongen.errors import UserError
 from motiongen.sampling.flow import ReflowPairs, flow_scheduler, interpolate, is_flow_scheduler, sample_flow
+from motiongen.sampling.guidance import PROJECTED_BY_DEFAULT, Guidance
 from motiongen.training.config import TrainConfig, read_options
 
-PAIR_SETTINGS = ("pairs", "pair_batch", "teacher_sampler", "teacher_steps", "guidance_scale", "pool_size", "mask_probs")
+PAIR_SETTINGS = (
+    "pairs", "pair_batch", "teacher_sampler", "teacher_steps", "guidance_scale", "projected_guidance", "pool_size",
+    "mask_probs",
+)  # fmt: skip
 
 
 @dataclass
@@ -51,6 +55,7 @@ class DistillConfig:
     teacher_sampler: str = "dpm"  # deterministic: "ddim" or "dpm" (DPM-Solver++); "flow" for a second reflow round
     teacher_steps: int = 20
     guidance_scale: float = 2.5  # baked into the student
+    projected_guidance: bool = PROJECTED_BY_DEFAULT  # as the teacher pipeline samples by default
     pool_size: int = 3000  # windows the captions, lengths and masks come from
     mask_probs: dict[str, float] | None = None  # None: the teacher's own training mix
     holdout: int = 64  # pairs kept out of training to measure the student
@@ -75,6 +80,10 @@ class DistillConfig:
     threads: int = 1
     log_every: int = 25
     save_every: int = 100
+
+    def __post_init__(self):
+        if not isinstance(self.projected_guidance, bool):  # a quoted "false" would count as true
+            raise UserError(f"projected_guidance must be true or false, got {self.projected_guidance!r}")
 
     @classmethod
     def load(cls, path: str | Path) -> DistillConfig:
@@ -112,7 +121,9 @@ def pair_key(config: DistillConfig, teacher_path: Path) -> str:
 
 
 @torch.no_grad()
-def teacher_samples(teacher, captions, noise, known, known_mask, frame_mask, sampler: str, steps: int, guidance: float):
+def teacher_samples(
+    teacher, captions, noise, known, known_mask, frame_mask, sampler: str, steps: int, guidance: Guidance
+):
     """The teacher's guided, deterministic samples (normalised features) from `noise` [B, T, F].
     `known` (normalised) / `known_mask` [B, T, G] as in the pipeline; `frame_mask` [B, T] marks
     the real frames of each row (rows may be shorter than T)."""
@@ -138,7 +149,7 @@ def teacher_samples(teacher, captions, noise, known, known_mask, frame_mask, sam
         )
 
     return sample(
-        classifier_free_guidance(model, cond, uncond, guidance),
+        classifier_free_guidance(model, cond, uncond, guidance.scale, guidance.projected),
         make_sampler(sampler, teacher.scheduler.config),
         noise,
         steps,
@@ -205,7 +216,7 @@ def make_pairs(teacher, teacher_path: Path, config: DistillConfig, folder: Path,
         noise = torch.randn(features.shape, generator=generator)
         samples = teacher_samples(
             teacher, captions, noise, known, known_mask, frame_mask,
-            config.teacher_sampler, config.teacher_steps, config.guidance_scale,
+            config.teacher_sampler, config.teacher_steps, Guidance(config.guidance_scale, config.projected_guidance),
         )  # fmt: skip
         pairs = ReflowPairs.from_padded(noise, samples, known, known_mask, lengths, captions, {"key": key})
         pairs.save(file)
