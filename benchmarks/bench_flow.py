@@ -41,7 +41,10 @@ GOAL_QUALITY = 0.15  # FID and R-precision within 15% of the teacher at 4 steps
 
 def rows(teacher_steps: int, guidance: float, students: list[str], steps: list[int]) -> list[dict]:
     """The teacher row, then one row per student and number of Euler steps."""
-    teacher = {"name": f"teacher, DDIM {teacher_steps} steps, guidance {guidance:g}", "model": "teacher"}
+    from motiongen.sampling.guidance import PROJECTED_BY_DEFAULT
+
+    mode = "projected" if PROJECTED_BY_DEFAULT else "plain"
+    teacher = {"name": f"teacher, DDIM {teacher_steps} steps, guidance {guidance:g} {mode}", "model": "teacher"}
     teacher.update(sampler="ddim", steps=teacher_steps, guidance=guidance)
     out = [teacher]
     for student in students:

@@ -104,7 +104,8 @@ def baseline_results(args) -> list[tuple[str, dict]]:
 
 def run_label(result: dict) -> str:
     s = result["settings"]
-    guidance = f", guidance {s['guidance']:g}" if s["sampler"] != "flow" else ""
+    mode = {True: " projected", False: " plain"}.get(s.get("projected_guidance"), "")
+    guidance = f", guidance {s['guidance']:g}{mode}" if s["sampler"] != "flow" else ""
     return f"{Path(s['checkpoint']).name}, {s['sampler']} {s['steps']} steps{guidance}"
 
 

@@ -137,6 +137,7 @@ def t2m_table(result: dict):
     table = Table(
         title=f"text-to-motion, {s['split']} split: {s['checkpoint']} ({s['sampler']}, {s['steps']} steps"
         + (f", guidance {s['guidance']:g}" if s["sampler"] != "flow" else "")
+        + (" projected" if s["sampler"] != "flow" and s.get("projected_guidance") else "")
         + f"); {result['repeats']} runs x {result['items']} items; mean ± 95% interval",
         caption=f"R@k chance {', '.join(f'{c:.3f}' for c in result['chance'])}; a perfect evaluator reaches "
         f"{', '.join(f'{c:.3f}' for c in result['ceiling'])} on these pools.\n"

@@ -4,7 +4,8 @@ With `projected`, the part of the guidance step that points along the conditiona
 (per feature channel, over time) is dropped, as in adaptive projected guidance (Sadat et al.,
 2024): guidance then sharpens what a motion does without scaling up how much of it there is.
 Plain guidance multiplies a turning rate with the scale (a quarter turn became a full circle at
-2.5); projected guidance keeps the conditional model's amount and the guided shape.
+2.5); projected guidance keeps the conditional model's amount and the guided shape. It is the
+pipeline's default (measured in docs/text2motion.md, "Turning").
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 # The pipeline's (and a distilled student's teacher's) default.
-PROJECTED_BY_DEFAULT = False
+PROJECTED_BY_DEFAULT = True
 
 
 @dataclass(frozen=True)
