@@ -95,9 +95,8 @@ class WindowPool:
         # A walking turn lasts about a second. Held still around it, the model learnt nothing of
         # what follows and kept turning for as long as it was asked to (300+ degrees in 4 s);
         # walking on before and after, a turn is a turn and the window is still real walking.
-        self.walkers = {p.speed: augment.straightened(p.motion) for p in base_pieces(
-            [c for c in clips if c.action == "walk" and c.cyclic], speeds, mirror=False
-        )}  # fmt: skip
+        walks = [c for c in clips if c.action == "walk" and c.cyclic] if walk_on_actions else []
+        self.walkers = {p.speed: augment.straightened(p.motion) for p in base_pieces(walks, speeds, mirror=False)}
         if walk_on_actions and not self.walkers:
             raise ValueError("walk_on_actions needs a cyclic clip of action 'walk' among the clips")
         self.windows: list[Window] = []
