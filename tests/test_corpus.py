@@ -143,8 +143,10 @@ def test_walking_turns_walk_on_instead_of_standing(corpus):
         mean_speed = np.mean([speed(m) for m in long_ones])
         # Walking on keeps the walking pace; standing still around the turn drops it.
         assert (mean_speed > expected_speed) if walk_on else (mean_speed < expected_speed)
-    with pytest.raises(ValueError, match="cyclic clip of action 'walk'"):
+    with pytest.raises(UserError, match="cyclic clip of action 'walk'"):
         WindowPool([turner], size=4, walk_on_actions=("turn_right",), progress=False)
+    with pytest.raises(UserError, match="no clip of action turn_rigth"):
+        WindowPool([walk, turner], size=4, walk_on_actions=("turn_rigth",), progress=False)
 
 
 def test_mirror_caption_swaps_whole_words_and_keeps_case():

@@ -16,6 +16,7 @@ import torch
 from tqdm import tqdm
 
 from motiongen.data import augment
+from motiongen.errors import UserError
 from motiongen.metrics.descriptors import turn
 from motiongen.motion.features import SLICES, motion_to_features
 from motiongen.motion.motion import Motion
@@ -98,7 +99,10 @@ class WindowPool:
         walks = [c for c in clips if c.action == "walk" and c.cyclic] if walk_on_actions else []
         self.walkers = {p.speed: augment.straightened(p.motion) for p in base_pieces(walks, speeds, mirror=False)}
         if walk_on_actions and not self.walkers:
-            raise ValueError("walk_on_actions needs a cyclic clip of action 'walk' among the clips")
+            raise UserError("walk_on_actions needs a cyclic clip of action 'walk' among the clips")
+        unknown = sorted(set(walk_on_actions) - {c.action for c in clips})
+        if unknown:  # a misspelt action would otherwise change nothing, silently
+            raise UserError(f"walk_on_actions: no clip of action {', '.join(unknown)} among the clips")
         self.windows: list[Window] = []
         bar = tqdm(total=size, desc="building training windows", disable=not progress)
         while len(self.windows) < size:
