@@ -39,6 +39,16 @@ def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
+def not_booleans(config) -> list[str]:
+    """A problem per true/false field of a config dataclass holding anything but a bool (a quoted
+    "false" would otherwise count as true)."""
+    return [
+        f"{f.name} must be true or false, got {getattr(config, f.name)!r}"
+        for f in fields(config)
+        if f.type == "bool" and not isinstance(getattr(config, f.name), bool)
+    ]
+
+
 def _is_number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -104,11 +114,7 @@ class TrainConfig:
                    "cond_drop", "compose_prob", "hold_prob", "text_noise", "weight_decay", "grad_clip",
                    "warmup_steps", "blend_frames", "lr", "ema_decay", "min_frames", "max_frames", "retrieve")  # fmt: skip
         wrong = [f"{n} must be a number, got {getattr(self, n)!r}" for n in numbers if not _is_number(getattr(self, n))]
-        wrong += [  # a quoted "false" would otherwise count as true
-            f"{f.name} must be true or false, got {getattr(self, f.name)!r}"
-            for f in fields(self)
-            if f.type == "bool" and not isinstance(getattr(self, f.name), bool)
-        ]
+        wrong += not_booleans(self)
         if not isinstance(self.walk_on_actions, list) or not all(isinstance(a, str) for a in self.walk_on_actions):
             wrong.append(f"walk_on_actions must be a list of action names, got {self.walk_on_actions!r}")
         if wrong:

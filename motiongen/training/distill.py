@@ -39,7 +39,7 @@ from motiongen.conditioning.partial import expand_mask, random_known_mask
 from motiongen.errors import UserError
 from motiongen.sampling.flow import ReflowPairs, flow_scheduler, interpolate, is_flow_scheduler, sample_flow
 from motiongen.sampling.guidance import PROJECTED_BY_DEFAULT, Guidance
-from motiongen.training.config import TrainConfig, read_options
+from motiongen.training.config import TrainConfig, not_booleans, read_options
 
 PAIR_SETTINGS = (
     "pairs", "pair_batch", "teacher_sampler", "teacher_steps", "guidance_scale", "projected_guidance", "pool_size",
@@ -82,8 +82,9 @@ class DistillConfig:
     save_every: int = 100
 
     def __post_init__(self):
-        if not isinstance(self.projected_guidance, bool):  # a quoted "false" would count as true
-            raise UserError(f"projected_guidance must be true or false, got {self.projected_guidance!r}")
+        wrong = not_booleans(self)
+        if wrong:
+            raise UserError("bad distillation option(s): " + "; ".join(wrong))
 
     @classmethod
     def load(cls, path: str | Path) -> DistillConfig:
