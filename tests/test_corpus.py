@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from motiongen.cli.app import app
 from motiongen.data import augment, build
-from motiongen.data.captions import load_clip_table, mirror_caption
+from motiongen.data.captions import caption_sides, load_clip_table, mirror_caption
 from motiongen.data.corpus import load_corpus
 from motiongen.data.dataset import WindowPool, base_pieces
 from motiongen.errors import UserError
@@ -156,6 +156,42 @@ def test_mirror_caption_swaps_whole_words_and_keeps_case():
     for clip in load_corpus("train"):
         for caption in clip.captions:
             assert mirror_caption(mirror_caption(caption)) == caption
+    assert mirror_caption("turns Clockwise, then counterclockwise") == "turns Counterclockwise, then clockwise"
+    assert caption_sides("a person turns clockwise") == {"right"}
+    assert caption_sides("turns anti-clockwise, then right") == {"left", "right"}
+    assert caption_sides("a person turns around") == set()
+
+
+def test_captions_naming_no_side_describe_a_handed_clip_one_way_only(corpus):
+    # "a person does a spin kick" must not mean both the clip and its mirror image: the two turn
+    # opposite ways, and a model trained on both learns their average, which does not turn.
+    clips = [c for c in corpus if c.handed and c.split == "train"]
+    assert {"spin_kick", "turn_and_jump", "kick", "spin"} <= {c.action for c in clips}
+    turns = {}  # side-less caption -> turns of the pieces it describes
+    for piece in base_pieces(clips, speeds=(1.0,)):
+        for caption in piece.captions:
+            if not caption_sides(caption):
+                turns.setdefault(caption, []).append(turn(piece.motion))
+    assert (
+        "a person does a spin kick" in turns
+        and "the person turns back the way they came and jumps forward once" in turns
+    )
+    for caption, degrees in turns.items():
+        assert all(d > 0 for d in degrees) or all(d < 0 for d in degrees), caption
+    # Clips that are not handed keep every caption on the mirror image too.
+    walk = next(c for c in corpus if c.name == "walk")
+    assert augment.mirrored(walk.motion, walk.captions, walk.handed)[1] == walk.captions
+
+
+def test_a_handed_clip_needs_a_caption_naming_its_side(tmp_path):
+    table = load_clip_table()
+    entry = dict(table["kick"], captions=["a person kicks", "someone kicks high"])
+    bad = tmp_path / "table.yaml"
+    import yaml
+
+    bad.write_text(yaml.safe_dump({"kick": entry}))
+    with pytest.raises(ValueError, match="handed but no caption names a side"):
+        load_clip_table(bad)
 
 
 def test_captions_name_the_side_that_moves(corpus):

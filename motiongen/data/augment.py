@@ -13,13 +13,16 @@ import re
 import numpy as np
 import torch
 
-from motiongen.data.captions import mirror_caption
+from motiongen.data.captions import caption_sides, mirror_caption
 from motiongen.motion import rotations as R
 from motiongen.motion.motion import Motion
 
 
-def mirrored(motion: Motion, captions: list[str]) -> tuple[Motion, list[str]]:
-    """Left and right swapped, in the motion and in its captions."""
+def mirrored(motion: Motion, captions: list[str], handed: bool = False) -> tuple[Motion, list[str]]:
+    """Left and right swapped, in the motion and in its captions. A `handed` clip's captions that
+    name no side describe the clip's own way (the right-leg kick), so its mirror image drops them."""
+    if handed:
+        captions = [c for c in captions if caption_sides(c)]
     return motion.mirrored(), [mirror_caption(c) for c in captions]
 
 

@@ -134,6 +134,7 @@ def build_corpus(output_dir: str | Path, progress: bool = True, table_path: str 
                 "split": entry["split"],
                 "action": entry["action"],
                 "cyclic": bool(entry["cyclic"]),
+                "handed": bool(entry.get("handed", False)),
                 "frames": len(motion),
                 "seconds": round(motion.duration, 2),
                 "captions": list(entry["captions"]),

@@ -11,9 +11,21 @@ from motiongen.paths import ROOT
 
 CAPTIONS_FILE = ROOT / "data" / "captions.yaml"
 
-_SWAP = {"left": "right", "right": "left"}
+_SWAP = {
+    "left": "right",
+    "right": "left",
+    "clockwise": "counterclockwise",
+    "counterclockwise": "clockwise",
+    "anticlockwise": "clockwise",
+    "counter-clockwise": "clockwise",
+    "anti-clockwise": "clockwise",
+}
+# Turning clockwise (seen from above) is turning to the right.
+_SIDE_OF = {"left": "left", "right": "right", "clockwise": "right"} | dict.fromkeys(
+    ["counterclockwise", "anticlockwise", "counter-clockwise", "anti-clockwise"], "left"
+)
 # Whole words only ("bright", "leftover" stay as they are); "left-hand" and "right's" still swap.
-_SIDE_WORD = re.compile(r"\b(left|right)\b", re.IGNORECASE)
+_SIDE_WORD = re.compile(r"\b(left|right|(?:counter-?|anti-?)?clockwise)\b", re.IGNORECASE)
 
 
 def _swap(match: re.Match) -> str:
@@ -27,13 +39,14 @@ def _swap(match: re.Match) -> str:
 
 
 def mirror_caption(text: str) -> str:
-    """The caption of the mirrored motion: 'left' and 'right' swapped as whole words, case kept."""
+    """The caption of the mirrored motion: 'left' and 'right' (and 'clockwise' and
+    'counterclockwise') swapped as whole words, case kept."""
     return _SIDE_WORD.sub(_swap, text)
 
 
 def caption_sides(text: str) -> set[str]:
-    """The sides a caption names: {'left'}, {'right'}, both or none."""
-    return {m.group(0).lower() for m in _SIDE_WORD.finditer(text)}
+    """The sides a caption names: {'left'}, {'right'}, both or none ('clockwise' is 'right')."""
+    return {_SIDE_OF[m.group(0).lower()] for m in _SIDE_WORD.finditer(text)}
 
 
 def load_clip_table(path: str | Path = CAPTIONS_FILE) -> dict[str, dict]:
@@ -46,4 +59,6 @@ def load_clip_table(path: str | Path = CAPTIONS_FILE) -> dict[str, dict]:
             raise ValueError(f"{path}: clip '{name}' lacks {sorted(missing)}")
         if entry["split"] not in ("train", "test"):
             raise ValueError(f"{path}: clip '{name}' has split '{entry['split']}' (train or test)")
+        if entry.get("handed") and not any(caption_sides(c) for c in entry["captions"]):
+            raise ValueError(f"{path}: clip '{name}' is handed but no caption names a side for its mirror image")
     return table

@@ -23,6 +23,7 @@ class Clip:
     split: str  # "train" or "test"
     cyclic: bool
     action: str
+    handed: bool = False  # goes one way: captions naming no side describe this way (data/captions.yaml)
 
 
 def read_index(corpus_dir: str | Path = CORPUS_DIR) -> list[dict]:
@@ -48,6 +49,14 @@ def load_corpus(split: str | None = None, corpus_dir: str | Path = CORPUS_DIR) -
         motion = load_clip_motion(Path(corpus_dir) / entry["file"])
         motion.meta = {"name": entry["name"], "source": entry["source"]}
         clips.append(
-            Clip(entry["name"], motion, list(entry["captions"]), entry["split"], bool(entry["cyclic"]), entry["action"])
+            Clip(
+                entry["name"],
+                motion,
+                list(entry["captions"]),
+                entry["split"],
+                bool(entry["cyclic"]),
+                entry["action"],
+                bool(entry.get("handed", False)),
+            )
         )
     return clips

@@ -58,7 +58,7 @@ def base_pieces(
         walk_on = clip.action in walk_on_actions
         variants = [(clip.motion, list(clip.captions))]
         if mirror:
-            variants.append(augment.mirrored(clip.motion, clip.captions))
+            variants.append(augment.mirrored(clip.motion, clip.captions, clip.handed))
         for motion, captions in variants:
             for speed in speeds:
                 moved = motion if speed == 1.0 else augment.change_speed(motion, speed)

@@ -24,7 +24,7 @@ def retrieval_baseline(train_clips, sentence_embeddings, frames: int = 80):
     variants = []
     for clip in train_clips:
         variants.append((clip.motion, clip.captions, clip.cyclic))
-        motion, captions = augment.mirrored(clip.motion, clip.captions)
+        motion, captions = augment.mirrored(clip.motion, clip.captions, clip.handed)
         variants.append((motion, captions, clip.cyclic))
     owner = [i for i, (_, captions, _) in enumerate(variants) for _ in captions]
     bank = sentence_embeddings([c for _, captions, _ in variants for c in captions])

@@ -72,7 +72,7 @@ def build_items(clips, count: int, frames: int = 80, seed: int = 0, mirror: bool
         clip = clips[i % len(clips)]
         motion, captions = clip.motion, list(clip.captions)
         if mirror and rng.random() < 0.5:
-            motion, captions = augment.mirrored(motion, captions)
+            motion, captions = augment.mirrored(motion, captions, clip.handed)
         window = fit_window(motion, clip.cyclic, frames, rng)
         items.append(EvalItem(window, rng.choice(captions), clip.name))
     rng.shuffle(items)
