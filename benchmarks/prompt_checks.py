@@ -2,9 +2,9 @@
 
 For every corpus action, a few paraphrases that never occur in the captions, left/right prompts
 and a two-part prompt, the generated motion is measured with `motiongen.metrics.descriptors`
-(speed, foot lift, time upside down, turning, which foot or hand does more) and checked against a
-threshold chosen from the real clips of that action (shown beside it). A film strip of the first
-seed of every prompt is written for looking at.
+(speed, foot lift, time upside down, turning, which foot or hand does more, hands overhead, how
+busy the arms are) and checked against a threshold chosen from the real clips of that action
+(shown beside it). A film strip of the first seed of every prompt is written for looking at.
 
     .venv/bin/python benchmarks/prompt_checks.py [--checkpoint checkpoints/t2m] [--seeds 5]
         [--sampler ddim --steps 50] [--strips docs/img/prompts] [--json runs/prompt_checks.json]
@@ -69,12 +69,17 @@ CHECKS = [
 ]
 
 # With --extra only: corpus actions the checks above leave out (kept apart, so the totals above
-# stay comparable from checkpoint to checkpoint). Dancing and swinging on a bar have no measure.
+# stay comparable from checkpoint to checkpoint).
 EXTRA_CHECKS = [
     ("a person turns around and jumps", 4, "turn", "abs", "in", (120, 270), "turn_and_jump"),
     ("a person turns around and jumps", 4, "foot_lift", None, ">", 0.12, "turn_and_jump"),
     ("a person does a spin kick", 4, "turn", "abs", ">", 270, "spin_kick"),
     ("a person does a spin kick", 4, "kick_side", "abs", ">", 0.2, "spin_kick"),
+    ("a person dances", 4, "arm_speed", None, ">", 1.2, "dance"),
+    ("a person dances", 4, "speed", None, "<", 0.8, "dance"),  # on the spot, not running
+    ("a person hangs from a bar and swings", 4, "hands_overhead", None, ">", 1.0, "hang_swing"),  # paraphrase
+    ("a person walks around in a half circle to the right", 4, "turn", None, "in", (-270, -90), "walk_turn"),
+    ("a person walks around in a half circle to the right", 4, "pace", None, ">", 0.5, "walk_turn"),
 ]
 
 

@@ -66,3 +66,51 @@ def test_step_swing_is_the_ankles_sway_about_the_pelvis_whatever_the_heading():
     )
     clips = {c.name: c.motion for c in load_corpus(None)}
     assert 0.18 < d.step_swing(clips["walk"]) < 0.25 < d.step_swing(clips["run"])
+
+
+def _arms_up(motion: Motion, frames: slice) -> Motion:
+    """Both arms raised straight up (shoulders turned 90 degrees about the forward axis) in `frames`."""
+    from motiongen.motion.skeleton import JOINT_INDEX
+
+    c = s = np.sqrt(0.5)
+    motion.quats[frames, JOINT_INDEX["left_shoulder"]] = [c, 0, 0, s]  # left arm (+X) up
+    motion.quats[frames, JOINT_INDEX["right_shoulder"]] = [c, 0, 0, -s]  # right arm (-X) up
+    return motion
+
+
+def test_raised_arms_count_as_hands_overhead_and_their_move_as_arm_speed():
+    still = t_pose(frames=20)
+    assert d.hands_overhead(still) == 0 and d.arm_speed(still) == pytest.approx(0.0, abs=1e-6)
+    moved = t_pose(frames=20, x=0.5)
+    moved.root[:, 2] += np.linspace(0, 2, 20)  # walking the whole body does not move the arms about it
+    assert d.arm_speed(moved) == pytest.approx(0.0, abs=1e-5)
+    raised = _arms_up(t_pose(frames=20), slice(10, 20))
+    assert d.hands_overhead(raised) == pytest.approx(10 / 20)
+    positions = raised.positions()
+    wrists = [d.WRISTS[0], d.WRISTS[1]]
+    jump = np.linalg.norm(positions[10, wrists] - positions[9, wrists], axis=-1).mean()  # one move, at frame 10
+    assert jump > 0.5
+    assert d.arm_speed(raised) == pytest.approx(jump * 20 / 19, rel=1e-5)
+
+
+def test_hanging_and_dancing_clips_have_their_signatures():
+    clips = {c.name: c.motion for c in load_corpus(None)}
+    for name in ("cmu_hang_swing", "cmu_hang_swing_2"):
+        assert d.hands_overhead(clips[name]) > 3.0, name
+    assert d.hands_overhead(clips["walk"]) == 0 and d.hands_overhead(clips["jump"]) == 0
+    assert d.arm_speed(clips["dance_a"]) > 4 * d.arm_speed(clips["walk"])
+    assert d.arm_speed(clips["dance_b"]) > 1.2 > d.arm_speed(clips["walk"])
+
+
+def test_pace_follows_a_curved_path_where_speed_sees_only_start_and_end():
+    motion = t_pose(frames=41)  # 2 s at 20 fps, the pelvis on a circle of 1 m at 1 rad/s
+    angle = np.arange(41) / 20.0
+    motion.root[:, 0] = np.sin(angle)
+    motion.root[:, 2] = 1 - np.cos(angle)
+    chord = 2 * np.sin(0.25)  # the straight line between points half a second (0.5 rad) apart
+    assert d.pace(motion) == pytest.approx(chord / 0.5, abs=1e-5)
+    assert d.speed(motion) == pytest.approx(2 * np.sin(1.0) / (41 / 20), abs=1e-4)
+    assert d.pace(t_pose(frames=1)) == 0.0
+    clips = {c.name: c.motion for c in load_corpus(None)}
+    walk_half_circle = clips["cmu_walk_turn_right"]
+    assert d.pace(walk_half_circle) > 0.75 > d.speed(walk_half_circle) > 0.5

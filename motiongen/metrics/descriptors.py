@@ -16,6 +16,7 @@ from motiongen.motion.skeleton import JOINT_INDEX
 
 FEET = [JOINT_INDEX[n] for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
 ANKLES = [JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]
+WRISTS = [JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]]
 PELVIS, HEAD = JOINT_INDEX["pelvis"], JOINT_INDEX["head"]
 
 
@@ -28,6 +29,17 @@ def travel(motion: Motion) -> float:
 def speed(motion: Motion) -> float:
     """Mean floor speed (m/s) from start to end: `travel` over the duration."""
     return travel(motion) / max(motion.duration, 1e-6)
+
+
+def pace(motion: Motion) -> float:
+    """Mean floor speed (m/s) along the pelvis' path, however it curves: the path length, with
+    the pelvis sampled every half second (so the sway of each step does not count), over the time
+    it spans. A walk in a half circle keeps its walking pace; turning on the spot has almost none."""
+    step = max(1, round(0.5 * motion.fps))
+    root = motion.positions()[::step, PELVIS][:, [0, 2]]
+    if len(root) < 2:
+        return 0.0
+    return float(np.linalg.norm(np.diff(root, axis=0), axis=-1).sum() / ((len(root) - 1) * step / motion.fps))
 
 
 def foot_lift(motion: Motion) -> float:
@@ -64,6 +76,23 @@ def turn(motion: Motion) -> float:
     return float(np.degrees(heading[-1] - heading[0]))
 
 
+def hands_overhead(motion: Motion) -> float:
+    """Seconds with both wrists above the head: hanging from a bar, reaching up."""
+    positions = motion.positions()
+    above = (positions[:, WRISTS, 1] > positions[:, [HEAD], 1]).all(axis=1)
+    return float(above.sum() / motion.fps)
+
+
+def arm_speed(motion: Motion) -> float:
+    """Mean speed (m/s) of the wrists about the pelvis: how busy the arms are whatever the body's
+    path. Walking swings them at under 1 m/s; dancing and flips go well above."""
+    positions = motion.positions()
+    about_pelvis = positions[:, WRISTS] - positions[:, [PELVIS]]
+    if len(motion) < 2:
+        return 0.0
+    return float(np.linalg.norm(np.diff(about_pelvis, axis=0), axis=-1).mean() * motion.fps)
+
+
 def step_swing(motion: Motion) -> float:
     """How far the ankles swing about the pelvis on the floor (m), in the body's heading frame:
     per ankle, the length of the standard deviations of its horizontal offset from the pelvis over
@@ -90,14 +119,18 @@ def side_reach(motion: Motion, joint: str) -> float:
 DESCRIPTORS = {
     "speed": speed,
     "travel": travel,
+    "pace": pace,
     "foot_lift": foot_lift,
     "inverted": inverted,
     "head_height": head_height,
     "rise": rise,
     "turn": turn,
     "step_swing": step_swing,
+    "hands_overhead": hands_overhead,
+    "arm_speed": arm_speed,
     "kick_side": lambda m: side_reach(m, "foot"),
     "punch_side": lambda m: side_reach(m, "wrist"),
 }
-UNITS = {"speed": "m/s", "travel": "m", "foot_lift": "m", "inverted": "s", "head_height": "m", "rise": "m",
-         "turn": "deg", "step_swing": "m", "kick_side": "m", "punch_side": "m"}  # fmt: skip
+UNITS = {"speed": "m/s", "travel": "m", "pace": "m/s", "foot_lift": "m", "inverted": "s", "head_height": "m", "rise": "m",
+         "turn": "deg", "step_swing": "m", "kick_side": "m", "punch_side": "m", "hands_overhead": "s",
+         "arm_speed": "m/s"}  # fmt: skip
