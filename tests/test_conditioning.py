@@ -105,6 +105,27 @@ def test_retrieval_finds_the_nearest_training_captions_but_never_the_prompt_itse
     }
 
 
+def test_one_side_retrieval_never_joins_a_caption_and_its_mirror_image(text, tmp_path):
+    # Both punches written: a side-less prompt gets one of them and another caption, not both.
+    both = TextConditioner.for_encoder(width=32, retrieve=2, caption_bank=BANK, one_side=True)
+    found = [c for c, _ in both.neighbours("a person throws punches")]
+    assert (
+        len(found) == 2
+        and len({"a person punches with the right hand", "a person punches with the left hand"} & set(found)) == 1
+    )
+    # The left punch made by mirroring a handed clip: a side-less prompt means the written side ...
+    left = "a person punches with the left hand"
+    handed = TextConditioner.for_encoder(width=32, retrieve=2, caption_bank=BANK, one_side=True, mirror_made=[left])
+    assert "a person punches with the right hand" in [c for c, _ in handed.neighbours("a person throws punches")]
+    assert left not in [c for c, _ in handed.neighbours("a person throws punches")]
+    # ... and a prompt naming the left side still gets it.
+    assert [c for c, _ in handed.neighbours("a person punches with the left fist")][0] == left
+    handed.save_pretrained(tmp_path)
+    again = TextConditioner.from_pretrained(tmp_path)
+    assert again.config.one_side and list(again.config.mirror_made) == [left]
+    assert again.neighbours("a person throws punches") == handed.neighbours("a person throws punches")
+
+
 def test_retrieved_captions_join_the_context_marked_and_survive_save_load(text, tmp_path):
     rag = TextConditioner.for_encoder(width=32, retrieve=2, caption_bank=BANK)
     rag.load_state_dict(text.state_dict(), strict=False)

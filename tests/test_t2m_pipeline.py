@@ -162,10 +162,14 @@ def test_a_model_trained_with_retrieval_keeps_its_caption_bank(tmp_path):
     from motiongen.training.trainer import train
 
     clips = tiny_clips()
-    folder = train(tiny_config(retrieve=2, max_steps=2), tmp_path / "run", progress=False, clips=clips)
+    config = tiny_config(retrieve=2, retrieve_one_side=True, max_steps=2)
+    folder = train(config, tmp_path / "run", progress=False, clips=clips)
     pipe = TextToMotionPipeline.from_pretrained(folder)
     captions = {c for clip in clips for c in clip.captions}
     assert set(pipe.text_conditioner.config.caption_bank) == captions | {mirror_caption(c) for c in captions}
+    # the captions only mirroring made, for one-side retrieval
+    assert pipe.text_conditioner.config.one_side
+    assert set(pipe.text_conditioner.config.mirror_made) == {mirror_caption(c) for c in captions} - captions
     motion = pipe(["a person sprints, then jumps"], seconds=2.0, **FAST)[0]
     assert len(motion.meta["retrieved"]) == 4  # two per part
     assert set(motion.meta["retrieved"]) <= set(pipe.text_conditioner.config.caption_bank)

@@ -30,7 +30,7 @@ from torch.nn import functional as F
 
 from motiongen.conditioning.base import Conditioner
 from motiongen.data.augment import caption_key, split_caption
-from motiongen.data.captions import caption_sides
+from motiongen.data.captions import caption_sides, mirror_caption
 from motiongen.errors import UserError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never touch the network
@@ -162,6 +162,8 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
         sentence_only: bool = False,
         retrieve: int = 0,
         caption_bank: list[str] | None = None,
+        one_side: bool = False,
+        mirror_made: list[str] | None = None,
     ):
         super().__init__()
         if retrieve < 0 or (retrieve and len(caption_bank or []) <= retrieve):
@@ -189,6 +191,8 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
         sentence_only: bool = False,
         retrieve: int = 0,
         caption_bank: list[str] | None = None,
+        one_side: bool = False,
+        mirror_made: list[str] | None = None,
     ) -> TextConditioner:
         return cls(
             width=width,
@@ -198,6 +202,8 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
             sentence_only=sentence_only,
             retrieve=retrieve,
             caption_bank=sorted(set(caption_bank)) if caption_bank else None,
+            one_side=one_side,
+            mirror_made=sorted(set(mirror_made)) if mirror_made else None,
         )
 
     @property
@@ -220,26 +226,48 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
         prompt, by the encoder's pooled sentence token. Left out, in training and in use alike: a
         bank caption that is the part itself (up to its subject: "someone runs" is "a person runs"),
         and, when the part names a side, captions naming another side (the encoder barely tells
-        "left hand" from "right arm", so the nearest caption is often the mirror image)."""
+        "left hand" from "right arm", so the nearest caption is often the mirror image).
+
+        With `one_side`, a part naming no side ("a person does a cartwheel") gets captions of one
+        side only, as a handed clip's side-less captions mean its own side (data/captions.yaml):
+        none of the `mirror_made` captions (those that exist only as a handed clip's mirror
+        image), and never a caption whose mirror image is already retrieved, so not "... to the
+        right" and "... to the left" together, which pull opposite ways."""
         if prompt not in self._neighbours:
             bank = self.config.caption_bank
             if self._bank is None:  # once: the bank's unit embeddings, keys and sides
                 embeddings = F.normalize(torch.stack([h[0] for h in self.cache(bank)]), dim=-1)
                 self._bank = (embeddings, [caption_key(c) for c in bank], [caption_sides(c) for c in bank])
             embeddings, keys, bank_sides = self._bank
+            one_side, mirror_made = self.config.one_side, set(self.config.mirror_made or ())
             found = []
             for part in split_caption(prompt):
                 query = F.normalize(self.cache([part])[0][0], dim=-1)
                 similarity = embeddings @ query
-                key, allowed = caption_key(part), caption_sides(part) or {"left", "right"}
+                key, named = caption_key(part), caption_sides(part)
+                allowed, sideless = named or {"left", "right"}, not named
                 unwanted = [
-                    i for i, (k, sides) in enumerate(zip(keys, bank_sides, strict=True)) if k == key or sides - allowed
+                    i
+                    for i, (k, sides) in enumerate(zip(keys, bank_sides, strict=True))
+                    if k == key or sides - allowed or (one_side and sideless and bank[i] in mirror_made)
                 ]
                 similarity[unwanted] = -2.0
-                top = similarity.topk(self.config.retrieve)
-                found += [(bank[i], float(v)) for v, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)]
+                found += self._nearest(similarity)
             self._neighbours[prompt] = found
         return self._neighbours[prompt]
+
+    def _nearest(self, similarity: torch.Tensor) -> list[tuple[str, float]]:
+        bank, count = self.config.caption_bank, self.config.retrieve
+        if not self.config.one_side:
+            top = similarity.topk(count)
+            return [(bank[i], float(v)) for v, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)]
+        chosen: list[tuple[str, float]] = []
+        for i in similarity.argsort(descending=True).tolist():
+            if mirror_caption(bank[i]) not in {c for c, _ in chosen}:  # side-less ones are their own mirror
+                chosen.append((bank[i], float(similarity[i])))
+                if len(chosen) == count:
+                    break
+        return chosen
 
     def embed(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         prompts = list(prompts)

@@ -32,9 +32,11 @@ from motiongen.training.config import TrainConfig
 from motiongen.training.losses import diffusion_losses
 
 
-def build_models(config: TrainConfig, caption_bank: list[str] | None = None) -> nn.ModuleDict:
+def build_models(
+    config: TrainConfig, caption_bank: list[str] | None = None, mirror_made: list[str] | None = None
+) -> nn.ModuleDict:
     """A fresh denoiser and text conditioner; `caption_bank` (the training captions) is what a
-    conditioner with `retrieve` draws from."""
+    conditioner with `retrieve` draws from, `mirror_made` those of them only mirroring made."""
     denoiser = MotionDenoiser(
         width=config.width,
         layers=config.layers,
@@ -53,6 +55,8 @@ def build_models(config: TrainConfig, caption_bank: list[str] | None = None) -> 
         sentence_only=config.sentence_only,
         retrieve=config.retrieve,
         caption_bank=caption_bank if config.retrieve else None,
+        one_side=config.retrieve_one_side,
+        mirror_made=mirror_made if config.retrieve and config.retrieve_one_side else None,
     )
     text.train_noise = config.text_noise
     return nn.ModuleDict({"denoiser": denoiser, "text": text})
@@ -160,7 +164,9 @@ def _train(config: TrainConfig, output: Path, checkpoint_dir: Path, resume: bool
 
         clips = load_corpus(config.split)
     pool = WindowPool.from_config(clips, config, progress=progress)
-    models = build_models(config, caption_bank=pool.clip_captions())
+    bank = pool.clip_captions()
+    written = {c for clip in clips for c in clip.captions}
+    models = build_models(config, caption_bank=bank, mirror_made=[c for c in bank if c not in written])
     mean, std = feature_stats(pool.windows)
     models["denoiser"].feature_mean.copy_(mean)
     models["denoiser"].feature_std.copy_(std)
