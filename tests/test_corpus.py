@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from motiongen.cli.app import app
@@ -187,8 +188,6 @@ def test_a_handed_clip_needs_a_caption_naming_its_side(tmp_path):
     table = load_clip_table()
     entry = dict(table["kick"], captions=["a person kicks", "someone kicks high"])
     bad = tmp_path / "table.yaml"
-    import yaml
-
     bad.write_text(yaml.safe_dump({"kick": entry}))
     with pytest.raises(ValueError, match="handed but no caption names a side"):
         load_clip_table(bad)
@@ -216,8 +215,6 @@ def test_build_is_reproducible_and_matches_the_shipped_corpus(tmp_path):
 def test_build_explains_missing_sources(tmp_path, monkeypatch):
     table = load_clip_table()
     small = tmp_path / "table.yaml"
-    import yaml
-
     small.write_text(yaml.safe_dump({"cmu_jumps_1": table["cmu_jumps_1"]}))
     monkeypatch.setattr(build, "CMU_DIR", tmp_path / "nowhere")
     with pytest.raises(UserError, match="apt-get install assimp-testmodels"):
