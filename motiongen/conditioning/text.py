@@ -261,13 +261,13 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
         if not self.config.one_side:
             top = similarity.topk(count)
             return [(bank[i], float(v)) for v, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)]
-        chosen: list[tuple[str, float]] = []
+        chosen: dict[str, float] = {}
         for i in similarity.argsort(descending=True).tolist():
-            if mirror_caption(bank[i]) not in {c for c, _ in chosen}:  # side-less ones are their own mirror
-                chosen.append((bank[i], float(similarity[i])))
+            if mirror_caption(bank[i]) not in chosen:  # a side-less caption is its own mirror image
+                chosen[bank[i]] = float(similarity[i])
                 if len(chosen) == count:
                     break
-        return chosen
+        return list(chosen.items())
 
     def embed(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         prompts = list(prompts)

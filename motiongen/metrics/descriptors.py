@@ -86,10 +86,10 @@ def hands_overhead(motion: Motion) -> float:
 def arm_speed(motion: Motion) -> float:
     """Mean speed (m/s) of the wrists about the pelvis: how busy the arms are whatever the body's
     path. Walking swings them at under 1 m/s; dancing and flips go well above."""
-    positions = motion.positions()
-    about_pelvis = positions[:, WRISTS] - positions[:, [PELVIS]]
     if len(motion) < 2:
         return 0.0
+    positions = motion.positions()
+    about_pelvis = positions[:, WRISTS] - positions[:, [PELVIS]]
     return float(np.linalg.norm(np.diff(about_pelvis, axis=0), axis=-1).mean() * motion.fps)
 
 
