@@ -19,6 +19,7 @@ from motiongen.metrics.descriptors import speed, turn
 from motiongen.motion.features import features_to_motion
 from motiongen.motion.skeleton import FOOT_JOINTS
 from motiongen.paths import CORPUS_DIR
+from motiongen.training.config import TrainConfig
 
 # Clips where the whole body stays upright on its feet (no lying, crawling, rolling, flipping, hanging).
 STANDING_ACTIONS = {
@@ -144,6 +145,15 @@ def test_walking_turns_walk_on_instead_of_standing(corpus):
         mean_speed = np.mean([speed(m) for m in long_ones])
         # Walking on keeps the walking pace; standing still around the turn drops it.
         assert (mean_speed > expected_speed) if walk_on else (mean_speed < expected_speed)
+    # walk_on_prob sets the walk-on chance apart from hold_prob: every turn walks on, nothing holds.
+    pool = WindowPool(
+        [walk, turner], size=60, compose_prob=0.0, hold_prob=0.0, walk_on_prob=1.0, mirror=False, speeds=(1.0,),
+        walk_on_actions=("turn_right",), progress=False, seed=1,
+    )  # fmt: skip
+    turns = [len(w.features) for w in pool.windows if "right" in w.captions[0]]
+    assert turns and sum(n > len(turner.motion) for n in turns) >= 0.9 * len(turns)  # randint may add 0 frames
+    with pytest.raises(UserError, match="walk_on_prob must be between 0 and 1"):
+        TrainConfig(walk_on_prob=1.5)
     with pytest.raises(UserError, match="cyclic clip of action 'walk'"):
         WindowPool([turner], size=4, walk_on_actions=("turn_right",), progress=False)
     with pytest.raises(UserError, match="no clip of action turn_rigth"):

@@ -82,6 +82,7 @@ class WindowPool:
         mirror: bool = True,
         loop_turns: bool = True,
         walk_on_actions=(),
+        walk_on_prob: float | None = None,
         seed: int = 0,
         progress: bool = True,
     ):
@@ -91,6 +92,7 @@ class WindowPool:
         self.min_frames = min_frames
         self.blend_frames = blend_frames
         self.hold_prob = hold_prob
+        self.walk_on_prob = hold_prob if walk_on_prob is None else walk_on_prob
         self.rng = random.Random(seed)
         self.pieces = base_pieces(clips, speeds, mirror, loop_turns, tuple(walk_on_actions))
         # A walking turn lasts about a second. Held still around it, the model learnt nothing of
@@ -129,6 +131,7 @@ class WindowPool:
             mirror=config.mirror,
             loop_turns=config.loop_turns,
             walk_on_actions=tuple(config.walk_on_actions),
+            walk_on_prob=config.walk_on_prob,
             seed=config.seed,
         )
         unknown = set(overrides) - set(kwargs)
@@ -147,7 +150,8 @@ class WindowPool:
         if len(motion) > high:
             start = rng.randint(0, len(motion) - high)
             return motion.slice(start, start + high)
-        if rng.random() < self.hold_prob and high > len(motion):
+        chance = self.walk_on_prob if piece.walk_on else self.hold_prob
+        if rng.random() < chance and high > len(motion):
             extra = rng.randint(0, high - len(motion))
             before = rng.randint(0, extra)
             if piece.walk_on:

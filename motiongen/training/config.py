@@ -67,6 +67,7 @@ class TrainConfig:
     mirror: bool = True
     loop_turns: bool = True  # loop cyclic clips that turn too (false: hold them; a looped turn walks in circles)
     walk_on_actions: list[str] = field(default_factory=list)  # clips of these actions walk on, not stand, around
+    walk_on_prob: float | None = None  # chance a walk-on clip is lengthened (null: hold_prob's)
     # model
     width: int = 256
     layers: int = 4
@@ -116,6 +117,8 @@ class TrainConfig:
                    "warmup_steps", "blend_frames", "lr", "ema_decay", "min_frames", "max_frames", "retrieve")  # fmt: skip
         wrong = [f"{n} must be a number, got {getattr(self, n)!r}" for n in numbers if not _is_number(getattr(self, n))]
         wrong += not_booleans(self)
+        if self.walk_on_prob is not None and not _is_number(self.walk_on_prob):
+            wrong.append(f"walk_on_prob must be a number or null, got {self.walk_on_prob!r}")
         if not isinstance(self.walk_on_actions, list) or not all(isinstance(a, str) for a in self.walk_on_actions):
             wrong.append(f"walk_on_actions must be a list of action names, got {self.walk_on_actions!r}")
         if wrong:
@@ -128,8 +131,8 @@ class TrainConfig:
         for name in ("width", "layers", "heads", "batch_size", "max_steps", "pool_size", "frames_per_token"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("cond_drop", "compose_prob", "hold_prob"):
-            if not 0 <= getattr(self, name) <= 1:
+        for name in ("cond_drop", "compose_prob", "hold_prob", "walk_on_prob"):
+            if getattr(self, name) is not None and not 0 <= getattr(self, name) <= 1:
                 problems.append(f"{name} must be between 0 and 1, got {getattr(self, name)}")
         for name in ("text_noise", "weight_decay", "grad_clip", "warmup_steps", "blend_frames", "retrieve"):
             if getattr(self, name) < 0:
