@@ -103,10 +103,10 @@ def baseline_results(args) -> list[tuple[str, dict]]:
 
 
 def run_label(result: dict) -> str:
+    from motiongen.metrics.report import guidance_label
+
     s = result["settings"]
-    mode = {True: " projected", False: " plain"}.get(s.get("projected_guidance"), "")
-    guidance = f", guidance {s['guidance']:g}{mode}" if s["sampler"] != "flow" else ""
-    return f"{Path(s['checkpoint']).name}, {s['sampler']} {s['steps']} steps{guidance}"
+    return f"{Path(s['checkpoint']).name}, {s['sampler']} {s['steps']} steps{guidance_label(s)}"
 
 
 def results_section(results: list[dict], baselines: list[tuple[str, dict]], args) -> str:

@@ -131,13 +131,12 @@ def t2m_table(result: dict):
     """Metrics as rows, real data and model as columns (fits a terminal)."""
     from rich.table import Table
 
-    from motiongen.metrics.report import GENERATION_COLUMNS, HML3D_COLUMNS, PHYSICS_COLUMNS, cell
+    from motiongen.metrics.report import GENERATION_COLUMNS, HML3D_COLUMNS, PHYSICS_COLUMNS, cell, guidance_label
 
     s, speed = result["settings"], result["speed"]
     table = Table(
         title=f"text-to-motion, {s['split']} split: {s['checkpoint']} ({s['sampler']}, {s['steps']} steps"
-        + (f", guidance {s['guidance']:g}" if s["sampler"] != "flow" else "")
-        + (" projected" if s["sampler"] != "flow" and s.get("projected_guidance") else "")
+        + guidance_label(s)
         + f"); {result['repeats']} runs x {result['items']} items; mean ± 95% interval",
         caption=f"R@k chance {', '.join(f'{c:.3f}' for c in result['chance'])}; a perfect evaluator reaches "
         f"{', '.join(f'{c:.3f}' for c in result['ceiling'])} on these pools.\n"

@@ -177,3 +177,13 @@ def test_a_single_fast_frame_is_not_skating_but_a_sustained_slide_is():
     m.root[11:, 0] += 0.1
     m.root[12:, 0] += 0.1
     assert P.motion_physics(m)["skating_ratio"] == pytest.approx(3 / 19)
+
+
+def test_guidance_label_names_the_mode_and_leaves_flow_students_out():
+    from motiongen.metrics.report import guidance_label
+
+    run = {"sampler": "ddim", "guidance": 2.5}
+    assert guidance_label({**run, "projected_guidance": True}) == ", guidance 2.5 projected"
+    assert guidance_label({**run, "projected_guidance": False}) == ", guidance 2.5 plain"
+    assert guidance_label(run) == ", guidance 2.5"  # a run saved before the option existed
+    assert guidance_label({"sampler": "flow", "guidance": 2.5, "projected_guidance": True}) == ""

@@ -24,6 +24,15 @@ PHYSICS_COLUMNS = {
 assert set(PHYSICS_COLUMNS) == set(PHYSICS_NAMES)
 
 
+def guidance_label(settings: dict) -> str:
+    """', guidance 2.5 projected' (or 'plain') for a guided sampler's run settings; '' for a flow
+    student, whose guidance is baked in. Runs saved before the option existed get no mode."""
+    if settings["sampler"] == "flow":
+        return ""
+    mode = {True: " projected", False: " plain"}.get(settings.get("projected_guidance"), "")
+    return f", guidance {settings['guidance']:g}{mode}"
+
+
 def cell(summary: dict | None, key: str, digits: int) -> str:
     """'mean ± ci' of a summarised metric ({"mean", "ci"}), or '-' when absent."""
     if not summary or key not in summary:
