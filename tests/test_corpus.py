@@ -152,8 +152,19 @@ def test_walking_turns_walk_on_instead_of_standing(corpus):
     )  # fmt: skip
     turns = [len(w.features) for w in pool.windows if "right" in w.captions[0]]
     assert turns and sum(n > len(turner.motion) for n in turns) >= 0.9 * len(turns)  # randint may add 0 frames
+    # walk_on_min_frames: every lengthened turn is at least that long, so none turns throughout;
+    # walking clips are not lengthened by it.
+    pool = WindowPool(
+        [walk, turner], size=60, compose_prob=0.0, hold_prob=0.0, walk_on_prob=1.0, walk_on_min_frames=60,
+        mirror=False, speeds=(1.0,), walk_on_actions=("turn_right",), progress=False, seed=1,
+    )  # fmt: skip
+    turns = [len(w.features) for w in pool.windows if "right" in w.captions[0]]
+    assert turns and min(turns) >= 60
+    assert any(len(w.features) < 60 for w in pool.windows if "right" not in w.captions[0])
     with pytest.raises(UserError, match="walk_on_prob must be between 0 and 1"):
         TrainConfig(walk_on_prob=1.5)
+    with pytest.raises(UserError, match="walk_on_min_frames must not be negative"):
+        TrainConfig(walk_on_min_frames=-1)
     with pytest.raises(UserError, match="cyclic clip of action 'walk'"):
         WindowPool([turner], size=4, walk_on_actions=("turn_right",), progress=False)
     with pytest.raises(UserError, match="no clip of action turn_rigth"):

@@ -254,6 +254,15 @@ def test_losses_are_zero_at_the_target_and_grow_with_errors(real_features):
     slower = target.clone()
     slower[..., SLICES["root_velocity"]] -= 1.0
     torch.testing.assert_close(losses(slower)["trajectory"], torch.tensor(2 / 4))  # 2 of its 4 numbers off by 1
+    # heading: the angle integrated from the heading rate, so a rate off by c turns c*k off by frame k
+    heading_weights = {**weights, "heading": 1.0}
+    assert diffusion_losses(target, target, mask, lambda f: f * std + mean, heading_weights)["heading"] == 0
+    turning = target.clone()
+    turning[..., SLICES["heading_rate"]] += 0.01 / std[SLICES["heading_rate"]]  # 0.01 rad more every frame
+    off = diffusion_losses(turning, target, mask, lambda f: f * std + mean, heading_weights)
+    expected = (0.01 * torch.arange(1, 17, dtype=torch.float32)).pow(2).mean()
+    torch.testing.assert_close(off["heading"], expected)
+    assert "heading" not in losses(turning)  # only with a weight
     # padding frames do not count
     mask[1, 10:] = False
     garbage = target.clone()

@@ -83,6 +83,7 @@ class WindowPool:
         loop_turns: bool = True,
         walk_on_actions=(),
         walk_on_prob: float | None = None,
+        walk_on_min_frames: int = 0,
         seed: int = 0,
         progress: bool = True,
     ):
@@ -93,6 +94,7 @@ class WindowPool:
         self.blend_frames = blend_frames
         self.hold_prob = hold_prob
         self.walk_on_prob = hold_prob if walk_on_prob is None else walk_on_prob
+        self.walk_on_min_frames = walk_on_min_frames
         self.rng = random.Random(seed)
         self.pieces = base_pieces(clips, speeds, mirror, loop_turns, tuple(walk_on_actions))
         # A walking turn lasts about a second. Held still around it, the model learnt nothing of
@@ -132,6 +134,7 @@ class WindowPool:
             loop_turns=config.loop_turns,
             walk_on_actions=tuple(config.walk_on_actions),
             walk_on_prob=config.walk_on_prob,
+            walk_on_min_frames=config.walk_on_min_frames,
             seed=config.seed,
         )
         unknown = set(overrides) - set(kwargs)
@@ -152,7 +155,10 @@ class WindowPool:
             return motion.slice(start, start + high)
         chance = self.walk_on_prob if piece.walk_on else self.hold_prob
         if rng.random() < chance and high > len(motion):
-            extra = rng.randint(0, high - len(motion))
+            # A walk-on clip may be made at least walk_on_min_frames long, so that no window it
+            # captions is turning from start to end.
+            least = min(max(self.walk_on_min_frames - len(motion), 0), high - len(motion)) if piece.walk_on else 0
+            extra = rng.randint(least, high - len(motion))
             before = rng.randint(0, extra)
             if piece.walk_on:
                 return self._walk_around(motion, self.walkers[piece.speed], before, extra - before)

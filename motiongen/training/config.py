@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from motiongen.errors import UserError
+from motiongen.training.losses import LOSS_NAMES
 
 
 def read_options(path: str | Path) -> dict:
@@ -68,6 +69,7 @@ class TrainConfig:
     loop_turns: bool = True  # loop cyclic clips that turn too (false: hold them; a looped turn walks in circles)
     walk_on_actions: list[str] = field(default_factory=list)  # clips of these actions walk on, not stand, around
     walk_on_prob: float | None = None  # chance a walk-on clip is lengthened (null: hold_prob's)
+    walk_on_min_frames: int = 0  # a lengthened walk-on clip is made at least this long
     # model
     width: int = 256
     layers: int = 4
@@ -114,13 +116,22 @@ class TrainConfig:
         # A bad value should stop a run at once with its name, not minutes into training.
         numbers = ("width", "layers", "heads", "batch_size", "max_steps", "pool_size", "frames_per_token",
                    "cond_drop", "compose_prob", "hold_prob", "text_noise", "weight_decay", "grad_clip",
-                   "warmup_steps", "blend_frames", "lr", "ema_decay", "min_frames", "max_frames", "retrieve")  # fmt: skip
+                   "warmup_steps", "blend_frames", "lr", "ema_decay", "min_frames", "max_frames", "retrieve",
+                   "walk_on_min_frames")  # fmt: skip
         wrong = [f"{n} must be a number, got {getattr(self, n)!r}" for n in numbers if not _is_number(getattr(self, n))]
         wrong += not_booleans(self)
         if self.walk_on_prob is not None and not _is_number(self.walk_on_prob):
             wrong.append(f"walk_on_prob must be a number or null, got {self.walk_on_prob!r}")
         if not isinstance(self.walk_on_actions, list) or not all(isinstance(a, str) for a in self.walk_on_actions):
             wrong.append(f"walk_on_actions must be a list of action names, got {self.walk_on_actions!r}")
+        if not isinstance(self.loss_weights, dict):
+            wrong.append(f"loss_weights must be a mapping of loss name to weight, got {self.loss_weights!r}")
+        else:  # a misspelt loss name would otherwise change nothing, silently
+            unknown = sorted(set(self.loss_weights) - set(LOSS_NAMES))
+            if unknown:
+                wrong.append(f"loss_weights: unknown loss(es) {', '.join(map(str, unknown))} (known: {', '.join(LOSS_NAMES)})")
+            wrong += [f"loss_weights.{k} must be a number >= 0, got {v!r}" for k, v in self.loss_weights.items()
+                      if k in LOSS_NAMES and not (_is_number(v) and v >= 0)]  # fmt: skip
         if wrong:
             raise UserError("bad training option(s): " + "; ".join(wrong))
         problems = [
@@ -134,7 +145,7 @@ class TrainConfig:
         for name in ("cond_drop", "compose_prob", "hold_prob", "walk_on_prob"):
             if getattr(self, name) is not None and not 0 <= getattr(self, name) <= 1:
                 problems.append(f"{name} must be between 0 and 1, got {getattr(self, name)}")
-        for name in ("text_noise", "weight_decay", "grad_clip", "warmup_steps", "blend_frames", "retrieve"):
+        for name in ("text_noise", "weight_decay", "grad_clip", "warmup_steps", "blend_frames", "retrieve", "walk_on_min_frames"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must not be negative, got {getattr(self, name)}")
         if self.lr <= 0:

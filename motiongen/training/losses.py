@@ -2,6 +2,8 @@
 
 - feature: MSE on normalised features (all 206 numbers).
 - trajectory: MSE on the normalised root height, velocity and heading rate alone.
+- heading: MSE of the facing angle (radians) integrated from the heading rate: a rate that is a
+  little off every frame adds up, so the total turn of a clip is what counts.
 - positions: joint positions by forward kinematics of the predicted 6D rotations (heading frame,
   metres) against the target's.
 - velocity: frame-to-frame change of those positions (m/s) against the target's.
@@ -20,6 +22,8 @@ from motiongen.motion.features import SLICES, feature_positions
 from motiongen.motion.kinematics import forward_kinematics
 from motiongen.motion.skeleton import NUM_JOINTS
 
+# Every loss term, by the name its weight has in a training config's loss_weights.
+LOSS_NAMES = ("feature", "trajectory", "heading", "positions", "velocity", "foot")
 TRAJECTORY = slice(SLICES["root_height"].start, SLICES["heading_rate"].stop)
 
 
@@ -64,6 +68,14 @@ def diffusion_losses(
     # Root height, velocity and turning rate are 4 of 206 numbers but carry all of the travel:
     # their own term keeps them from being under-fitted (which shows as walking on the spot).
     out["trajectory"] = _masked_mean((pred[..., TRAJECTORY] - target[..., TRAJECTORY]) ** 2, mask)
+    if weights.get("heading", 0) > 0:
+        # The per-frame MSE above is content with a turn smeared over the whole window (a steady
+        # rate); the integrated angle is not: a quarter turn made into a half circle costs in
+        # every frame after it.
+        rate = SLICES["heading_rate"]
+        pred_angle = torch.cumsum(denormalize(pred)[..., rate], -2)
+        target_angle = torch.cumsum(denormalize(target)[..., rate], -2)
+        out["heading"] = _masked_mean((pred_angle - target_angle) ** 2, mask)
     need_geometry = any(weights.get(k, 0) > 0 for k in ("positions", "velocity", "foot"))
     if need_geometry:
         pred_raw, target_raw = denormalize(pred), denormalize(target)
