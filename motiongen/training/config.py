@@ -129,7 +129,8 @@ class TrainConfig:
         else:  # a misspelt loss name would otherwise change nothing, silently
             unknown = sorted(set(self.loss_weights) - set(LOSS_NAMES))
             if unknown:
-                wrong.append(f"loss_weights: unknown loss(es) {', '.join(map(str, unknown))} (known: {', '.join(LOSS_NAMES)})")
+                names = ", ".join(map(str, unknown))
+                wrong.append(f"loss_weights: unknown loss(es) {names} (known: {', '.join(LOSS_NAMES)})")
             wrong += [f"loss_weights.{k} must be a number >= 0, got {v!r}" for k, v in self.loss_weights.items()
                       if k in LOSS_NAMES and not (_is_number(v) and v >= 0)]  # fmt: skip
         if wrong:
@@ -145,7 +146,9 @@ class TrainConfig:
         for name in ("cond_drop", "compose_prob", "hold_prob", "walk_on_prob"):
             if getattr(self, name) is not None and not 0 <= getattr(self, name) <= 1:
                 problems.append(f"{name} must be between 0 and 1, got {getattr(self, name)}")
-        for name in ("text_noise", "weight_decay", "grad_clip", "warmup_steps", "blend_frames", "retrieve", "walk_on_min_frames"):
+        not_negative = ("text_noise", "weight_decay", "grad_clip", "warmup_steps", "blend_frames", "retrieve",
+                        "walk_on_min_frames")  # fmt: skip
+        for name in not_negative:
             if getattr(self, name) < 0:
                 problems.append(f"{name} must not be negative, got {getattr(self, name)}")
         if self.lr <= 0:
