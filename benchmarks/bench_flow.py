@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_flow.py [--teacher checkpoints/t2m] [--student checkpoints/t2m-flow]
         [--repeats 3] [--samples 64] [--threads 1] [--no-doc] [--quiet]
 
-Rows: the teacher with DDIM 50 steps and classifier-free guidance 2.5 (two model calls per step),
+Rows: the teacher with DDIM 50 steps and its default classifier-free guidance (two model calls per step),
 and the student with 1, 2 and 4 Euler steps (one call per step, guidance baked in).
 
 - Speed: wall time of one 4-s clip (a single prompt) through `TextToMotionPipeline.__call__`,
@@ -227,7 +227,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[1, 2, 4], help="Euler steps of the student rows")
     parser.add_argument("--evaluator", type=Path, default=ROOT / "checkpoints" / "evaluator")
     parser.add_argument("--teacher-steps", type=int, default=50)
-    parser.add_argument("--guidance", type=float, default=2.5)
+    parser.add_argument("--guidance", type=float, default=None, help="teacher guidance (default: the pipeline's)")
     parser.add_argument("--rounds", type=int, default=15, help="speed rounds (all rows per round)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--samples", type=int, default=64)
@@ -247,6 +247,10 @@ def main() -> None:
     import torch
 
     from motiongen.pipelines.text2motion import TextToMotionPipeline
+    from motiongen.sampling.guidance import DEFAULT_SCALE
+
+    if args.guidance is None:
+        args.guidance = DEFAULT_SCALE
 
     torch.set_num_threads(args.threads)
     info = {

@@ -29,6 +29,7 @@ from motiongen.data.corpus import load_corpus
 from motiongen.metrics.descriptors import DESCRIPTORS, UNITS
 from motiongen.motion.motion import Motion
 from motiongen.pipelines.text2motion import TextToMotionPipeline, default_checkpoint
+from motiongen.sampling.guidance import DEFAULT_SCALE
 
 
 def first_half(motion: Motion) -> Motion:
@@ -120,7 +121,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--sampler", default="ddim")
     parser.add_argument("--steps", type=int, default=50)
-    parser.add_argument("--guidance", type=float, default=2.5)
+    parser.add_argument("--guidance", type=float, default=DEFAULT_SCALE)
     parser.add_argument("--projected", action=argparse.BooleanOptionalAction, default=None,
                         help="projected guidance on/off (default: the pipeline's)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1)

@@ -85,7 +85,7 @@ def t2m(
     ),
     steps: int = typer.Option(50, "--steps", help="Sampling steps."),
     sampler: str = typer.Option("ddim", "--sampler", help="ddim, dpm or flow."),
-    guidance: float = typer.Option(2.5, "--guidance", help="Classifier-free guidance scale."),
+    guidance: float = typer.Option(2.0, "--guidance", help="Classifier-free guidance scale."),
     repeats: int = typer.Option(3, "--repeats", help="Repeated runs (mean ± 95% interval)."),
     samples: int = typer.Option(64, "--samples", help="Evaluation items per run (pools of 32)."),
     mm_prompts: int = typer.Option(4, "--mm-prompts", help="Prompts for MultiModality (0 skips it)."),

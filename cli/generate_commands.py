@@ -47,7 +47,7 @@ def generate(
     ),
     seconds: float = typer.Option(4.0, "--seconds", "-s", help="Length of the clip (up to 60 s)."),
     steps: int = typer.Option(50, "--steps", help="Sampling steps."),
-    guidance: float = typer.Option(2.5, "--guidance", "-g", help="Classifier-free guidance scale (1 = none)."),
+    guidance: float = typer.Option(2.0, "--guidance", "-g", help="Classifier-free guidance scale (1 = none)."),
     projected: bool = typer.Option(
         None,
         "--projected-guidance/--plain-guidance",

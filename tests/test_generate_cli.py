@@ -132,3 +132,18 @@ def test_guidance_mode_flags_reach_the_sampler(monkeypatch, capsys, tmp_path, ch
     assert not np.allclose(outputs["--projected-guidance"], outputs["--plain-guidance"], atol=1e-4)
     same = "--projected-guidance" if PROJECTED_BY_DEFAULT else "--plain-guidance"
     np.testing.assert_array_equal(outputs[""], outputs[same])
+
+
+def test_commands_default_to_the_pipelines_guidance_scale():
+    # The CLI keeps torch out of its imports, so it writes the number itself: it must be the one.
+    import inspect
+
+    from motiongen.cli.eval_commands import t2m as eval_t2m
+    from motiongen.cli.generate_commands import generate
+    from motiongen.pipelines.text2motion import TextToMotionPipeline
+    from motiongen.sampling.guidance import DEFAULT_SCALE, Guidance
+
+    assert Guidance().scale == DEFAULT_SCALE
+    assert inspect.signature(TextToMotionPipeline.__call__).parameters["guidance_scale"].default == DEFAULT_SCALE
+    for command in (generate, eval_t2m):
+        assert inspect.signature(command).parameters["guidance"].default.default == DEFAULT_SCALE

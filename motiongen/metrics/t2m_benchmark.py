@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from motiongen.errors import UserError
-from motiongen.sampling.guidance import PROJECTED_BY_DEFAULT
+from motiongen.sampling.guidance import DEFAULT_SCALE, PROJECTED_BY_DEFAULT
 
 SAMPLERS = ("ddim", "dpm", "flow")
 
@@ -59,7 +59,7 @@ def run_t2m_evaluation(
     evaluator_path: str | Path,
     sampler: str = "ddim",
     steps: int = 50,
-    guidance: float = 2.5,
+    guidance: float = DEFAULT_SCALE,
     repeats: int = 3,
     samples: int = 64,
     mm_prompts: int = 4,

@@ -35,7 +35,7 @@ from motiongen.motion.motion import Motion
 from motiongen.pipelines.base import MAX_SECONDS, frames_for  # noqa: F401 (part of this module's API)
 from motiongen.sampling.diffusion import make_sampler, sample
 from motiongen.sampling.flow import check_sampler, is_flow_scheduler, sample_flow
-from motiongen.sampling.guidance import PROJECTED_BY_DEFAULT, Guidance, classifier_free_guidance
+from motiongen.sampling.guidance import DEFAULT_SCALE, PROJECTED_BY_DEFAULT, Guidance, classifier_free_guidance
 
 CONTEXT_SECONDS = 2.0  # frames carried over between windows of a long clip
 
@@ -78,7 +78,7 @@ class TextToMotionPipeline(DiffusionPipeline):
         prompts: list[str],
         seconds: float = 4.0,
         num_inference_steps: int = 50,
-        guidance_scale: float = 2.5,
+        guidance_scale: float = DEFAULT_SCALE,
         projected_guidance: bool = PROJECTED_BY_DEFAULT,
         seed: int | None = 0,
         sampler: str = "ddim",

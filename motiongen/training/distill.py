@@ -38,7 +38,7 @@ from tqdm import tqdm
 from motiongen.conditioning.partial import expand_mask, random_known_mask
 from motiongen.errors import UserError
 from motiongen.sampling.flow import ReflowPairs, flow_scheduler, interpolate, is_flow_scheduler, sample_flow
-from motiongen.sampling.guidance import PROJECTED_BY_DEFAULT, Guidance
+from motiongen.sampling.guidance import DEFAULT_SCALE, PROJECTED_BY_DEFAULT, Guidance
 from motiongen.training.config import TrainConfig, not_booleans, read_options
 
 PAIR_SETTINGS = (
@@ -54,7 +54,7 @@ class DistillConfig:
     pair_batch: int = 64
     teacher_sampler: str = "dpm"  # deterministic: "ddim" or "dpm" (DPM-Solver++); "flow" for a second reflow round
     teacher_steps: int = 20
-    guidance_scale: float = 2.5  # baked into the student
+    guidance_scale: float = DEFAULT_SCALE  # baked into the student
     projected_guidance: bool = PROJECTED_BY_DEFAULT  # as the teacher pipeline samples by default
     pool_size: int = 3000  # windows the captions, lengths and masks come from
     mask_probs: dict[str, float] | None = None  # None: the teacher's own training mix
