@@ -36,11 +36,15 @@ def heading_frame_positions(features: torch.Tensor) -> torch.Tensor:
     return forward_kinematics(rot, root)[0]
 
 
+def facing_angle(features: torch.Tensor) -> torch.Tensor:
+    """The facing angle [..., T] (radians, 0 at the start) integrated from the raw heading rate."""
+    return torch.cumsum(features[..., SLICES["heading_rate"]].squeeze(-1), -1)
+
+
 def world_positions(features: torch.Tensor, heading_positions: torch.Tensor) -> torch.Tensor:
     """Heading-frame joint positions [B, T, 22, 3] placed in the world by integrating the
     feature root velocity and heading rate (as `features.decode` does, without in-place ops)."""
-    theta = torch.cumsum(features[..., SLICES["heading_rate"]].squeeze(-1), -1)
-    turn = R.yaw_matrix(theta)  # [B, T, 3, 3]
+    turn = R.yaw_matrix(facing_angle(features))  # [B, T, 3, 3]
     vel = features[..., SLICES["root_velocity"]]
     vel3 = torch.stack([vel[..., 0], torch.zeros_like(vel[..., 0]), vel[..., 1]], -1)
     planar = torch.cumsum((turn @ vel3.unsqueeze(-1)).squeeze(-1), -2)
@@ -68,17 +72,16 @@ def diffusion_losses(
     # Root height, velocity and turning rate are 4 of 206 numbers but carry all of the travel:
     # their own term keeps them from being under-fitted (which shows as walking on the spot).
     out["trajectory"] = _masked_mean((pred[..., TRAJECTORY] - target[..., TRAJECTORY]) ** 2, mask)
-    if weights.get("heading", 0) > 0:
+    need_heading = weights.get("heading", 0) > 0
+    need_geometry = any(weights.get(k, 0) > 0 for k in ("positions", "velocity", "foot"))
+    if need_heading or need_geometry:
+        pred_raw, target_raw = denormalize(pred), denormalize(target)
+    if need_heading:
         # The per-frame MSE above is content with a turn smeared over the whole window (a steady
         # rate); the integrated angle is not: a quarter turn made into a half circle costs in
         # every frame after it.
-        rate = SLICES["heading_rate"]
-        pred_angle = torch.cumsum(denormalize(pred)[..., rate], -2)
-        target_angle = torch.cumsum(denormalize(target)[..., rate], -2)
-        out["heading"] = _masked_mean((pred_angle - target_angle) ** 2, mask)
-    need_geometry = any(weights.get(k, 0) > 0 for k in ("positions", "velocity", "foot"))
+        out["heading"] = _masked_mean((facing_angle(pred_raw) - facing_angle(target_raw)) ** 2, mask)
     if need_geometry:
-        pred_raw, target_raw = denormalize(pred), denormalize(target)
         pred_pos = heading_frame_positions(pred_raw)
         target_pos = feature_positions(target_raw)
         out["positions"] = _masked_mean((pred_pos - target_pos) ** 2, mask)
