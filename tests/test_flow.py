@@ -217,6 +217,8 @@ def test_pair_key_follows_the_guidance_and_a_quoted_boolean_is_refused(tmp_path)
     assert pair_key(plain, teacher) != pair_key(projected, teacher)  # other guidance, other pairs
     with pytest.raises(UserError, match="projected_guidance must be true or false, got 'false'"):
         DistillConfig.from_dict({"projected_guidance": "false"})
+    with pytest.raises(UserError, match="bad distillation option.*unknown loss.*fetaure"):
+        DistillConfig.from_dict({"loss_weights": {"fetaure": 1.0}})
 
 
 def test_cli_errors_are_one_line(tmp_path, monkeypatch, capsys):

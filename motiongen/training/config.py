@@ -50,6 +50,21 @@ def not_booleans(config) -> list[str]:
     ]
 
 
+def loss_weight_problems(weights) -> list[str]:
+    """A problem per misspelt loss name or weight that is not a number >= 0 in `loss_weights`
+    (a misspelt name would otherwise change nothing, silently)."""
+    if not isinstance(weights, dict):
+        return [f"loss_weights must be a mapping of loss name to weight, got {weights!r}"]
+    problems = []
+    unknown = sorted(set(weights) - set(LOSS_NAMES))
+    if unknown:
+        names = ", ".join(map(str, unknown))
+        problems.append(f"loss_weights: unknown loss(es) {names} (known: {', '.join(LOSS_NAMES)})")
+    problems += [f"loss_weights.{k} must be a number >= 0, got {v!r}" for k, v in weights.items()
+                 if k in LOSS_NAMES and not (_is_number(v) and v >= 0)]  # fmt: skip
+    return problems
+
+
 def _is_number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -124,15 +139,7 @@ class TrainConfig:
             wrong.append(f"walk_on_prob must be a number or null, got {self.walk_on_prob!r}")
         if not isinstance(self.walk_on_actions, list) or not all(isinstance(a, str) for a in self.walk_on_actions):
             wrong.append(f"walk_on_actions must be a list of action names, got {self.walk_on_actions!r}")
-        if not isinstance(self.loss_weights, dict):
-            wrong.append(f"loss_weights must be a mapping of loss name to weight, got {self.loss_weights!r}")
-        else:  # a misspelt loss name would otherwise change nothing, silently
-            unknown = sorted(set(self.loss_weights) - set(LOSS_NAMES))
-            if unknown:
-                names = ", ".join(map(str, unknown))
-                wrong.append(f"loss_weights: unknown loss(es) {names} (known: {', '.join(LOSS_NAMES)})")
-            wrong += [f"loss_weights.{k} must be a number >= 0, got {v!r}" for k, v in self.loss_weights.items()
-                      if k in LOSS_NAMES and not (_is_number(v) and v >= 0)]  # fmt: skip
+        wrong += loss_weight_problems(self.loss_weights)
         if wrong:
             raise UserError("bad training option(s): " + "; ".join(wrong))
         problems = [

@@ -39,7 +39,7 @@ from motiongen.conditioning.partial import expand_mask, random_known_mask
 from motiongen.errors import UserError
 from motiongen.sampling.flow import ReflowPairs, flow_scheduler, interpolate, is_flow_scheduler, sample_flow
 from motiongen.sampling.guidance import DEFAULT_SCALE, PROJECTED_BY_DEFAULT, Guidance
-from motiongen.training.config import TrainConfig, not_booleans, read_options
+from motiongen.training.config import TrainConfig, loss_weight_problems, not_booleans, read_options
 
 PAIR_SETTINGS = (
     "pairs", "pair_batch", "teacher_sampler", "teacher_steps", "guidance_scale", "projected_guidance", "pool_size",
@@ -83,6 +83,8 @@ class DistillConfig:
 
     def __post_init__(self):
         wrong = not_booleans(self)
+        if self.loss_weights is not None:  # None: the teacher's, checked when it was trained
+            wrong += loss_weight_problems(self.loss_weights)
         if wrong:
             raise UserError("bad distillation option(s): " + "; ".join(wrong))
 
