@@ -144,6 +144,27 @@ def test_retrieved_captions_join_the_context_marked_and_survive_save_load(text, 
     torch.testing.assert_close(again.encode(["a person sprints"])[0], rag.encode(["a person sprints"])[0])
 
 
+def test_sideless_marker_marks_only_the_own_words_of_a_prompt_naming_no_side(text, tmp_path):
+    marked = TextConditioner.for_encoder(width=32, retrieve=2, caption_bank=BANK, mark_sideless=True)
+    marked.load_state_dict(text.state_dict(), strict=False)
+    with torch.no_grad():
+        marked.sideless_marker.fill_(1.0)
+    plain = TextConditioner.for_encoder(width=32, retrieve=2, caption_bank=BANK)
+    plain.load_state_dict(marked.state_dict(), strict=False)
+    prompts = ["a person throws a punch", "a person kicks with the left leg"]
+    with_marker, mask = marked.encode(prompts)
+    without, _ = plain.encode(prompts)
+    own = len(text.cache(prompts[:1])[0])
+    torch.testing.assert_close(with_marker[0, :own] - without[0, :own], torch.ones(own, 32))
+    assert torch.equal(with_marker[0, own:], without[0, own:])  # retrieved captions: unmarked
+    assert torch.equal(with_marker[1], without[1])  # names a side: unmarked
+    assert mask.any(1).all()
+    marked.save_pretrained(tmp_path)
+    again = TextConditioner.from_pretrained(tmp_path)
+    assert again.config.mark_sideless
+    torch.testing.assert_close(again.encode(prompts)[0], with_marker)
+
+
 def test_retrieval_needs_a_caption_bank():
     with pytest.raises(UserError, match="caption bank"):
         TextConditioner.for_encoder(width=32, retrieve=2)

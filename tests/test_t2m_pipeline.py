@@ -157,12 +157,12 @@ def test_missing_or_incompatible_checkpoints(tmp_path):
         TextToMotionPipeline.from_pretrained(corrupt)
 
 
-def test_a_model_trained_with_retrieval_keeps_its_caption_bank(tmp_path):
+def test_a_model_trained_with_retrieval_keeps_its_caption_bank_and_sideless_marker(tmp_path):
     from motiongen.data.captions import mirror_caption
     from motiongen.training.trainer import train
 
     clips = tiny_clips()
-    config = tiny_config(retrieve=2, retrieve_one_side=True, max_steps=2)
+    config = tiny_config(retrieve=2, retrieve_one_side=True, mark_sideless=True, max_steps=2)
     folder = train(config, tmp_path / "run", progress=False, clips=clips)
     pipe = TextToMotionPipeline.from_pretrained(folder)
     captions = {c for clip in clips for c in clip.captions}
@@ -170,6 +170,8 @@ def test_a_model_trained_with_retrieval_keeps_its_caption_bank(tmp_path):
     # the captions only mirroring made, for one-side retrieval
     assert pipe.text_conditioner.config.one_side
     assert set(pipe.text_conditioner.config.mirror_made) == {mirror_caption(c) for c in captions} - captions
+    assert pipe.text_conditioner.config.mark_sideless  # and the marker was trained
+    assert pipe.text_conditioner.sideless_marker.abs().sum() > 0
     motion = pipe(["a person sprints, then jumps"], seconds=2.0, **FAST)[0]
     assert len(motion.meta["retrieved"]) == 4  # two per part
     assert set(motion.meta["retrieved"]) <= set(pipe.text_conditioner.config.caption_bank)

@@ -164,6 +164,7 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
         caption_bank: list[str] | None = None,
         one_side: bool = False,
         mirror_made: list[str] | None = None,
+        mark_sideless: bool = False,
     ):
         super().__init__()
         if retrieve < 0 or (retrieve and len(caption_bank or []) <= retrieve):
@@ -178,6 +179,12 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
         if retrieve:  # marks retrieved tokens, and says how near their caption is
             self.retrieved_marker = nn.Parameter(torch.zeros(width))
             self.retrieved_similarity = nn.Parameter(torch.zeros(width))
+        # Marks the words of a prompt that names no side. A handed clip's side-less captions mean
+        # its own side and its mirror image drops them (data/augment.py), so with this marker the
+        # model can learn "no side named -> the clip's side" instead of reading a side off words
+        # the encoder places between "right punch" and "left punch" ("throws a punch").
+        if mark_sideless:
+            self.sideless_marker = nn.Parameter(torch.zeros(width))
         self._cache: PromptCache | None = None
         self._bank: tuple[torch.Tensor, list[str], list[set[str]]] | None = None  # see neighbours()
         self._neighbours: dict[str, list[tuple[str, float]]] = {}
@@ -193,6 +200,7 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
         caption_bank: list[str] | None = None,
         one_side: bool = False,
         mirror_made: list[str] | None = None,
+        mark_sideless: bool = False,
     ) -> TextConditioner:
         return cls(
             width=width,
@@ -204,6 +212,7 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
             caption_bank=sorted(set(caption_bank)) if caption_bank else None,
             one_side=one_side,
             mirror_made=sorted(set(mirror_made)) if mirror_made else None,
+            mark_sideless=mark_sideless,
         )
 
     @property
@@ -285,8 +294,11 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
         mask = torch.zeros(len(groups), length, dtype=torch.bool, device=device)
         sentence = torch.zeros(len(groups), length, 1, device=device)  # 1 on each pooled token
         retrieved = torch.zeros(len(groups), length, 1, device=device)  # 1 on retrieved tokens
+        sideless = torch.zeros(len(groups), length, 1, device=device)  # 1 on a side-less prompt's own
         similarity = torch.zeros(len(groups), length, 1, device=device)
         for i, group in enumerate(groups):
+            if self.config.mark_sideless and not caption_sides(prompts[i]):
+                sideless[i, : len(group[0][0])] = 1.0
             at = 0
             for h, s in group:
                 padded[i, at : at + len(h)] = h.to(device)
@@ -302,4 +314,6 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
         tokens = self.proj(states) + sentence * self.sentence_marker
         if self.config.retrieve:
             tokens = tokens + retrieved * self.retrieved_marker + similarity * self.retrieved_similarity
+        if self.config.mark_sideless:
+            tokens = tokens + sideless * self.sideless_marker
         return tokens * mask[..., None], mask

@@ -102,6 +102,7 @@ class TrainConfig:
     text_noise: float = 0.0  # std of Gaussian noise on the normalised encoder states while training
     retrieve: int = 0  # join the k training captions nearest each prompt part (conditioning/text.py)
     retrieve_one_side: bool = False  # a part naming no side retrieves one side's captions (conditioning/text.py)
+    mark_sideless: bool = False  # a learned marker on the words of a prompt naming no side (conditioning/text.py)
     # partial-motion masks: chance of each kind per sample (the rest has no known frames)
     mask_probs: dict[str, float] = field(
         default_factory=lambda: {"prefix": 0.08, "suffix": 0.04, "inbetween": 0.04, "keyframes": 0.04, "parts": 0.08}

@@ -57,6 +57,7 @@ def build_models(
         caption_bank=caption_bank if config.retrieve else None,
         one_side=config.retrieve_one_side,
         mirror_made=mirror_made if config.retrieve and config.retrieve_one_side else None,
+        mark_sideless=config.mark_sideless,
     )
     text.train_noise = config.text_noise
     return nn.ModuleDict({"denoiser": denoiser, "text": text})
