@@ -239,3 +239,34 @@ def test_bad_training_options_are_named_before_training(tmp_path, text, message)
     with pytest.raises(UserError, match=message) as error:
         TrainConfig.load(config)
     assert "\n" not in str(error.value)  # one line
+
+
+def test_fine_tuning_starts_from_a_pipeline_folder_and_adds_the_sideless_marker(tmp_path):
+    from safetensors.torch import load_file
+
+    from motiongen.training.trainer import train
+
+    start = tiny_run() / "pipeline"
+    config = tiny_config(init_from=str(start), mark_sideless=True, lr=1e-12, max_steps=1)
+    tuned = train(config, tmp_path / "tuned", progress=False, clips=tiny_clips())
+    name = "diffusion_pytorch_model.safetensors"
+    before = load_file(str(start / "denoiser" / name))
+    after = load_file(str(tuned / "denoiser" / name))
+    assert before.keys() == after.keys()
+    for key in before:  # a step of lr 1e-12 leaves the weights, normaliser included, as they were
+        torch.testing.assert_close(after[key], before[key], atol=1e-6, rtol=0)
+    text = load_file(str(tuned / "text_conditioner" / name))
+    assert torch.equal(text["sideless_marker"], torch.zeros_like(text["sideless_marker"]))  # new: fresh
+    fresh = train(tiny_config(lr=1e-12, max_steps=1, seed=1), tmp_path / "fresh", progress=False, clips=tiny_clips())
+    assert not torch.allclose(load_file(str(fresh / "denoiser" / name))["blocks.0.cross_attn.q.weight"],
+                              before["blocks.0.cross_attn.q.weight"])  # fmt: skip
+
+
+def test_fine_tuning_from_a_missing_or_misfitting_folder_is_a_user_error(tmp_path):
+    from motiongen.training.trainer import train
+
+    with pytest.raises(UserError, match="not a folder"):
+        train(tiny_config(init_from=str(tmp_path / "nowhere")), tmp_path / "a", progress=False, clips=tiny_clips())
+    wider = tiny_config(init_from=str(tiny_run() / "pipeline"), width=48, max_steps=1)
+    with pytest.raises(UserError, match="does not fit"):
+        train(wider, tmp_path / "b", progress=False, clips=tiny_clips())

@@ -122,6 +122,8 @@ class TrainConfig:
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     ema_decay: float = 0.999
+    # fine-tuning: start from this pipeline folder's weights instead of fresh ones
+    init_from: str | None = None
     # bookkeeping
     seed: int = 0
     threads: int = 2
@@ -141,6 +143,8 @@ class TrainConfig:
         if not isinstance(self.walk_on_actions, list) or not all(isinstance(a, str) for a in self.walk_on_actions):
             wrong.append(f"walk_on_actions must be a list of action names, got {self.walk_on_actions!r}")
         wrong += loss_weight_problems(self.loss_weights)
+        if self.init_from is not None and not isinstance(self.init_from, str):
+            wrong.append(f"init_from must be a pipeline folder's path or null, got {self.init_from!r}")
         if wrong:
             raise UserError("bad training option(s): " + "; ".join(wrong))
         problems = [

@@ -115,6 +115,27 @@ def load_checkpoint(folder: Path, models, ema: EMAModel, optimizer, lr_schedule)
     return int(state["step"])
 
 
+def load_initial_weights(folder: str | Path, models) -> None:
+    """Start from a trained pipeline folder's weights (fine-tuning), its feature normaliser
+    included. Parameters the folder lacks, such as a marker the new config adds, keep their
+    fresh values; anything else that does not fit is a UserError."""
+    folder = Path(folder)
+    for name, sub in (("denoiser", "denoiser"), ("text", "text_conditioner")):
+        file = folder / sub / "diffusion_pytorch_model.safetensors"
+        try:
+            weights = load_file(str(file))
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise UserError(f"init_from: cannot read {file}: {exc}") from exc
+        own = models[name].state_dict()
+        misfits = [k for k, v in weights.items() if k not in own or own[k].shape != v.shape]
+        if misfits:
+            raise UserError(
+                f"init_from: {folder} does not fit this config ({sub}: {', '.join(misfits[:3])}); "
+                "width, layers, heads and the text encoder must match"
+            )
+        models[name].load_state_dict(weights, strict=False)
+
+
 def write_pipeline(folder: Path, models, config: TrainConfig, info: dict) -> Path:
     from motiongen.pipelines.text2motion import TextToMotionPipeline
 
@@ -143,6 +164,8 @@ def train(
     checkpoint_dir = output / "checkpoint"
     if resume and not (checkpoint_dir / "state.json").exists():
         raise UserError(f"nothing to resume: no checkpoint in {checkpoint_dir}")
+    if config.init_from and not resume and not Path(config.init_from).is_dir():
+        raise UserError(f"init_from: {config.init_from} is not a folder (a pipeline folder such as checkpoints/t2m)")
     if not resume and checkpoint_dir.exists():
         raise UserError(
             f"{output} already holds a training run; pass --resume to continue it or choose another --output"
@@ -171,6 +194,8 @@ def _train(config: TrainConfig, output: Path, checkpoint_dir: Path, resume: bool
     mean, std = feature_stats(pool.windows)
     models["denoiser"].feature_mean.copy_(mean)
     models["denoiser"].feature_std.copy_(std)
+    if config.init_from and not resume:
+        load_initial_weights(config.init_from, models)
     # Encode every caption once up front (the text encoder is frozen).
     captions = sorted({c for w in pool.windows for c in w.captions})
     models["text"].cache(captions)
