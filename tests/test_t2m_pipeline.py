@@ -270,3 +270,16 @@ def test_fine_tuning_from_a_missing_or_misfitting_folder_is_a_user_error(tmp_pat
     wider = tiny_config(init_from=str(tiny_run() / "pipeline"), width=48, max_steps=1)
     with pytest.raises(UserError, match="does not fit"):
         train(wider, tmp_path / "b", progress=False, clips=tiny_clips())
+
+
+def test_the_second_stage_config_is_the_first_stage_recipe_plus_the_marker_fine_tune():
+    from pathlib import Path
+
+    from motiongen.training.config import TrainConfig
+
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    first = TrainConfig.load(configs / "t2m.yaml").to_dict()
+    second = TrainConfig.load(configs / "t2m-sideless.yaml").to_dict()
+    changed = {k for k in first if first[k] != second[k]}
+    assert changed == {"mark_sideless", "init_from", "max_steps", "ema_decay"}
+    assert second["init_from"] == "runs/t2m/pipeline" and second["mark_sideless"]
