@@ -191,11 +191,12 @@ def _train(config: TrainConfig, output: Path, checkpoint_dir: Path, resume: bool
     bank = pool.clip_captions()
     written = {c for clip in clips for c in clip.captions}
     models = build_models(config, caption_bank=bank, mirror_made=[c for c in bank if c not in written])
-    mean, std = feature_stats(pool.windows)
-    models["denoiser"].feature_mean.copy_(mean)
-    models["denoiser"].feature_std.copy_(std)
     if config.init_from and not resume:
-        load_initial_weights(config.init_from, models)
+        load_initial_weights(config.init_from, models)  # with the normaliser its weights were trained with
+    else:
+        mean, std = feature_stats(pool.windows)
+        models["denoiser"].feature_mean.copy_(mean)
+        models["denoiser"].feature_std.copy_(std)
     # Encode every caption once up front (the text encoder is frozen).
     captions = sorted({c for w in pool.windows for c in w.captions})
     models["text"].cache(captions)
