@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 from diffusers import DiffusionPipeline
+from diffusers.utils import SAFETENSORS_WEIGHTS_NAME
 from diffusers.utils import logging as hf_logging
 
 from motiongen.conditioning.partial import KnownMotion, expand_mask
@@ -231,9 +232,9 @@ def check_checkpoint(path: Path) -> None:
     needed = [
         "model_index.json",
         "denoiser/config.json",
-        "denoiser/diffusion_pytorch_model.safetensors",
+        f"denoiser/{SAFETENSORS_WEIGHTS_NAME}",
         "text_conditioner/config.json",
-        "text_conditioner/diffusion_pytorch_model.safetensors",
+        f"text_conditioner/{SAFETENSORS_WEIGHTS_NAME}",
         "scheduler/scheduler_config.json",
     ]
     missing = [n for n in needed if not (path / n).exists()]

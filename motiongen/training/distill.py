@@ -113,8 +113,10 @@ def teacher_train_config(teacher_path: Path):
 
 def pair_key(config: DistillConfig, teacher_path: Path) -> str:
     """Identifies a pair set: the teacher's weights and the pair settings."""
+    from diffusers.utils import SAFETENSORS_WEIGHTS_NAME
+
     h = hashlib.sha1()
-    weights = teacher_path / "denoiser" / "diffusion_pytorch_model.safetensors"
+    weights = teacher_path / "denoiser" / SAFETENSORS_WEIGHTS_NAME
     h.update(weights.read_bytes() if weights.exists() else str(teacher_path).encode())
     h.update(json.dumps({k: getattr(config, k) for k in PAIR_SETTINGS + ("seed",)}, sort_keys=True).encode())
     return h.hexdigest()[:16]

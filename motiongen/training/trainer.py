@@ -18,6 +18,7 @@ from accelerate import Accelerator
 from diffusers import DDIMScheduler
 from diffusers.optimization import get_cosine_schedule_with_warmup
 from diffusers.training_utils import EMAModel
+from diffusers.utils import SAFETENSORS_WEIGHTS_NAME
 from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm import tqdm
@@ -121,7 +122,7 @@ def load_initial_weights(folder: str | Path, models) -> None:
     fresh values; anything else that does not fit is a UserError."""
     folder = Path(folder)
     for name, sub in (("denoiser", "denoiser"), ("text", "text_conditioner")):
-        file = folder / sub / "diffusion_pytorch_model.safetensors"
+        file = folder / sub / SAFETENSORS_WEIGHTS_NAME
         try:
             weights = load_file(str(file))
         except (OSError, RuntimeError, ValueError) as exc:
