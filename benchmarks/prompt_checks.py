@@ -29,7 +29,7 @@ from motiongen.data.corpus import load_corpus
 from motiongen.metrics.descriptors import DESCRIPTORS, UNITS
 from motiongen.motion.motion import Motion
 from motiongen.pipelines.text2motion import TextToMotionPipeline, default_checkpoint
-from motiongen.sampling.guidance import DEFAULT_SCALE
+from motiongen.sampling.guidance import DEFAULT_SCALE, DEFAULT_SIDE
 
 
 def first_half(motion: Motion) -> Motion:
@@ -124,6 +124,8 @@ def main() -> None:
     parser.add_argument("--guidance", type=float, default=DEFAULT_SCALE)
     parser.add_argument("--projected", action=argparse.BooleanOptionalAction, default=None,
                         help="projected guidance on/off (default: the pipeline's)")  # fmt: skip
+    parser.add_argument("--side-guidance", type=float, default=DEFAULT_SIDE,
+                        help="side guidance scale (0: off)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--whole", action="store_true", help="make '..., then ...' prompts in one pass")
     parser.add_argument("--extra", action="store_true", help="run only the checks of actions left out above")
@@ -142,7 +144,7 @@ def main() -> None:
         if prompt not in motions:
             motions[prompt] = pipe(
                 [prompt] * args.seeds, seconds=seconds, num_inference_steps=args.steps,
-                guidance_scale=args.guidance, seed=0, sampler=args.sampler, progress=False,
+                guidance_scale=args.guidance, side_guidance=args.side_guidance, seed=0, sampler=args.sampler, progress=False,
                 sequential=not args.whole, **guidance_mode,
             )  # fmt: skip
     seconds_taken = time.perf_counter() - start
@@ -159,6 +161,7 @@ def main() -> None:
 
     mode = {None: "", True: " (projected)", False: " (plain)"}[args.projected]
     print(f"\ncheckpoint {args.checkpoint}, {args.sampler} {args.steps} steps, guidance {args.guidance}{mode}, "
+          f"side guidance {args.side_guidance}, "
           f"seeds 0..{args.seeds - 1}; {seconds_taken:.0f} s of sampling\n")  # fmt: skip
     print("| prompt | measure | pass if | median | seeds passing | real clips |")
     print("| --- | --- | --- | --- | --- | --- |")

@@ -54,6 +54,12 @@ def generate(
         help="Projected guidance shapes the motion without scaling turns and speeds up with the scale "
         "(default: the pipeline's).",
     ),
+    side_guidance: float = typer.Option(
+        0.5,
+        "--side-guidance",
+        help="For a prompt that names no side: how strongly it commits to the side of the training "
+        "captions it retrieves, e.g. one arm for 'throws a punch' (0 = off).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same motion."),
     num_samples: int = typer.Option(1, "--num-samples", "-n", help="Motions per prompt (seeds seed, seed+1, ...)."),
     sampler: str = typer.Option(
@@ -83,6 +89,8 @@ def generate(
         raise UserError(f"--steps must be between 1 and 1000, got {steps}")
     if guidance < 0:
         raise UserError(f"--guidance must be >= 0, got {guidance}")
+    if side_guidance < 0:
+        raise UserError(f"--side-guidance must be >= 0, got {side_guidance}")
     if sampler not in ("ddim", "dpm", "flow"):
         raise UserError(f"--sampler must be ddim, dpm or flow, got '{sampler}'")
     from motiongen.pipelines.base import frames_for
@@ -115,6 +123,7 @@ def generate(
             num_inference_steps=steps,
             guidance_scale=guidance,
             **({} if projected is None else {"projected_guidance": projected}),
+            side_guidance=side_guidance,
             seed=job_seed,
             sampler=sampler,
             progress=not quiet,

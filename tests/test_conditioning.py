@@ -165,6 +165,24 @@ def test_sideless_marker_marks_only_the_own_words_of_a_prompt_naming_no_side(tex
     torch.testing.assert_close(again.encode(prompts)[0], with_marker)
 
 
+def test_mirrored_retrieval_mirrors_the_captions_of_prompts_naming_no_side_only(text):
+    left = "a person punches with the left hand"
+    handed = TextConditioner.for_encoder(width=32, retrieve=2, caption_bank=BANK, one_side=True, mirror_made=[left])
+    handed.load_state_dict(text.state_dict(), strict=False)
+    sideless, sided, plain = "a person throws punches", "a person punches with the left fist", "a person sprints"
+    assert "a person punches with the right hand" in [c for c, _ in handed.neighbours(sideless)]
+    cond, mirrored = handed.encode([sideless, sided]), handed.mirrored_retrieval([sideless, sided])
+    own = len(text.cache([sideless])[0])
+    assert torch.equal(mirrored[0][0, :own], cond[0][0, :own])  # the prompt's own words stay
+    assert not torch.allclose(mirrored[0][0, own:], cond[0][0, own:])  # its right punch is now a left one
+    swapped = [c.replace("right", "left") for c, _ in handed.neighbours(sideless)]
+    assert mirrored[1][0].sum() == own + sum(len(h) for h in handed.cache(swapped))
+    assert torch.equal(mirrored[0][1], cond[0][1])  # a prompt naming a side keeps its own captions
+    # No retrieved caption names a side: nothing to mirror, so no extra model call.
+    assert handed.mirrored_retrieval([plain]) is None and handed.mirrored_retrieval([sided]) is None
+    assert text.mirrored_retrieval([sideless]) is None  # no retrieval at all
+
+
 def test_retrieval_needs_a_caption_bank():
     with pytest.raises(UserError, match="caption bank"):
         TextConditioner.for_encoder(width=32, retrieve=2)

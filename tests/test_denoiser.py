@@ -169,6 +169,28 @@ def test_classifier_free_guidance_combines_both_halves_in_one_call():
     torch.testing.assert_close(classifier_free_guidance(model, cond, uncond, 0.0)(x, 1), torch.full_like(x, 0.5))
 
 
+def test_side_guidance_pushes_away_from_the_mirrored_retrieval_in_the_same_call():
+    calls = []
+
+    def model(x, t, tokens, mask):
+        calls.append(x.shape[0])
+        return tokens[:, :1, :1].expand(x.shape[0], x.shape[1], x.shape[2]) * torch.ones_like(x)
+
+    cond = (torch.full((2, 3, 4), 2.0), torch.ones(2, 3, dtype=torch.bool))
+    uncond = (torch.full((2, 1, 4), 0.5), torch.ones(2, 1, dtype=torch.bool))
+    mirrored = (torch.full((2, 4, 4), 1.0), torch.ones(2, 4, dtype=torch.bool))
+    x = torch.zeros(2, 5, 4)
+    out = classifier_free_guidance(model, cond, uncond, 3.0, mirrored=mirrored, side=0.5)(x, 1)
+    torch.testing.assert_close(out, torch.full_like(x, 2.0 + 2.0 * (2.0 - 0.5) + 0.5 * (2.0 - 1.0)))
+    assert calls == [6]  # cond, uncond and mirrored in one batch
+    alone = classifier_free_guidance(model, cond, uncond, 1.0, mirrored=mirrored, side=0.5)(x, 1)
+    torch.testing.assert_close(alone, torch.full_like(x, 2.0 + 0.5 * (2.0 - 1.0)))
+    calls.clear()
+    off = classifier_free_guidance(model, cond, uncond, 3.0, mirrored=mirrored, side=0.0)(x, 1)
+    torch.testing.assert_close(off, torch.full_like(x, 0.5 + 3.0 * (2.0 - 0.5)))
+    assert calls == [4]  # side 0: the mirrored context costs nothing
+
+
 def test_projected_guidance_keeps_the_amount_and_guides_the_shape():
     # Channel 0 ("turning rate"): the prompt asks for 1 per frame where the unconditional model
     # gives 0, so plain guidance at 3 turns three times as far. Channel 1: the prompt moves a peak,

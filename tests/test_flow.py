@@ -215,6 +215,9 @@ def test_pair_key_follows_the_guidance_and_a_quoted_boolean_is_refused(tmp_path)
     (teacher / "denoiser" / "diffusion_pytorch_model.safetensors").write_bytes(b"weights")
     plain, projected = DistillConfig(projected_guidance=False), DistillConfig(projected_guidance=True)
     assert pair_key(plain, teacher) != pair_key(projected, teacher)  # other guidance, other pairs
+    assert pair_key(DistillConfig(side_guidance=0.0), teacher) != pair_key(DistillConfig(), teacher)
+    with pytest.raises(UserError, match="side_guidance must be a number >= 0, got -1"):
+        DistillConfig.from_dict({"side_guidance": -1})
     with pytest.raises(UserError, match="projected_guidance must be true or false, got 'false'"):
         DistillConfig.from_dict({"projected_guidance": "false"})
     with pytest.raises(UserError, match="bad distillation option.*unknown loss.*fetaure"):

@@ -141,9 +141,11 @@ def test_commands_default_to_the_pipelines_guidance_scale():
     from motiongen.cli.eval_commands import t2m as eval_t2m
     from motiongen.cli.generate_commands import generate
     from motiongen.pipelines.text2motion import TextToMotionPipeline
-    from motiongen.sampling.guidance import DEFAULT_SCALE, Guidance
+    from motiongen.sampling.guidance import DEFAULT_SCALE, DEFAULT_SIDE, Guidance
 
-    assert Guidance().scale == DEFAULT_SCALE
+    assert Guidance().scale == DEFAULT_SCALE and Guidance().side == DEFAULT_SIDE
     assert inspect.signature(TextToMotionPipeline.__call__).parameters["guidance_scale"].default == DEFAULT_SCALE
+    assert inspect.signature(TextToMotionPipeline.__call__).parameters["side_guidance"].default == DEFAULT_SIDE
+    assert inspect.signature(generate).parameters["side_guidance"].default.default == DEFAULT_SIDE
     for command in (generate, eval_t2m):
         assert inspect.signature(command).parameters["guidance"].default.default == DEFAULT_SCALE

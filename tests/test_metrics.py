@@ -185,5 +185,9 @@ def test_guidance_label_names_the_mode_and_leaves_flow_students_out():
     run = {"sampler": "ddim", "guidance": 2.5}
     assert guidance_label({**run, "projected_guidance": True}) == ", guidance 2.5 projected"
     assert guidance_label({**run, "projected_guidance": False}) == ", guidance 2.5 plain"
+    assert (
+        guidance_label({**run, "projected_guidance": True, "side_guidance": 0.5})
+        == ", guidance 2.5 projected, side 0.5"
+    )
     assert guidance_label(run) == ", guidance 2.5"  # a run saved before the option existed
     assert guidance_label({"sampler": "flow", "guidance": 2.5, "projected_guidance": True}) == ""

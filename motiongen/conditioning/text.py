@@ -278,14 +278,27 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
                     break
         return list(chosen.items())
 
-    def embed(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    def mirrored_retrieval(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The prompts' context with the retrieved captions of each prompt that names no side
+        replaced by their mirror images, for side guidance (sampling/guidance.py). A prompt naming
+        a side keeps its own context (its words already choose). None when nothing changes."""
+        if not self.config.retrieve or not any(
+            caption_sides(c) for p in prompts if not caption_sides(p) for c, _ in self.neighbours(p)
+        ):
+            return None
+        return self.embed(prompts, mirror_retrieved=True)
+
+    def embed(self, prompts: list[str], mirror_retrieved: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """`mirror_retrieved`: see mirrored_retrieval()."""
         prompts = list(prompts)
         # Per prompt its own states, then those of each retrieved caption (with its similarity).
         groups = [[(h, None)] for h in self.cache(prompts)]
         if self.config.retrieve:
             for group, prompt in zip(groups, prompts, strict=True):
                 found = self.neighbours(prompt)
-                group += zip(self.cache([c for c, _ in found]), [s for _, s in found], strict=True)
+                mirror = mirror_retrieved and not caption_sides(prompt)
+                captions = [mirror_caption(c) if mirror else c for c, _ in found]
+                group += zip(self.cache(captions), [s for _, s in found], strict=True)
         if self.config.sentence_only:  # the pooled sentence token alone, no word tokens
             groups = [[(h[:1], s) for h, s in g] for g in groups]
         length = max(sum(len(h) for h, _ in g) for g in groups)

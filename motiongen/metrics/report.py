@@ -30,7 +30,8 @@ def guidance_label(settings: dict) -> str:
     if settings["sampler"] == "flow":
         return ""
     mode = {True: " projected", False: " plain"}.get(settings.get("projected_guidance"), "")
-    return f", guidance {settings['guidance']:g}{mode}"
+    side = f", side {settings['side_guidance']:g}" if settings.get("side_guidance") else ""
+    return f", guidance {settings['guidance']:g}{mode}{side}"
 
 
 def cell(summary: dict | None, key: str, digits: int) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from motiongen.errors import UserError
-from motiongen.sampling.guidance import DEFAULT_SCALE, PROJECTED_BY_DEFAULT
+from motiongen.sampling.guidance import DEFAULT_SCALE, DEFAULT_SIDE, PROJECTED_BY_DEFAULT
 
 SAMPLERS = ("ddim", "dpm", "flow")
 
@@ -121,7 +121,8 @@ def run_t2m_evaluation(
     batched = generation_time[0] / max(1, generation_time[1])
     result["settings"] = {
         "checkpoint": str(checkpoint), "evaluator": str(evaluator_path), "sampler": sampler, "steps": steps,
-        "guidance": guidance, "projected_guidance": PROJECTED_BY_DEFAULT, "seconds": seconds, "split": split, "seed": seed,
+        "guidance": guidance, "projected_guidance": PROJECTED_BY_DEFAULT, "side_guidance": DEFAULT_SIDE,
+        "seconds": seconds, "split": split, "seed": seed,
         "mm_prompts": mm_prompts, "mm_samples": mm_samples,
         "hml3d_evaluator": str(hml3d_evaluator) if hml3d_evaluator else None,
     }  # fmt: skip

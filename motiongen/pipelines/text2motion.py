@@ -36,7 +36,13 @@ from motiongen.motion.motion import Motion
 from motiongen.pipelines.base import MAX_SECONDS, frames_for  # noqa: F401 (part of this module's API)
 from motiongen.sampling.diffusion import make_sampler, sample
 from motiongen.sampling.flow import check_sampler, is_flow_scheduler, sample_flow
-from motiongen.sampling.guidance import DEFAULT_SCALE, PROJECTED_BY_DEFAULT, Guidance, classifier_free_guidance
+from motiongen.sampling.guidance import (
+    DEFAULT_SCALE,
+    DEFAULT_SIDE,
+    PROJECTED_BY_DEFAULT,
+    Guidance,
+    classifier_free_guidance,
+)
 
 CONTEXT_SECONDS = 2.0  # frames carried over between windows of a long clip
 
@@ -81,6 +87,7 @@ class TextToMotionPipeline(DiffusionPipeline):
         num_inference_steps: int = 50,
         guidance_scale: float = DEFAULT_SCALE,
         projected_guidance: bool = PROJECTED_BY_DEFAULT,
+        side_guidance: float = DEFAULT_SIDE,
         seed: int | None = 0,
         sampler: str = "ddim",
         progress: bool = True,
@@ -93,7 +100,8 @@ class TextToMotionPipeline(DiffusionPipeline):
         in parts ("a person walks forward, then jumps") is made part by part: each part gets an
         equal share of the clip and continues from the end of the one before. With
         `projected_guidance` guidance shapes the motion without scaling its amounts (turning,
-        speed) with the scale (motiongen/sampling/guidance.py)."""
+        speed) with the scale; `side_guidance` commits a prompt that names no side to the side
+        its retrieved training captions name (motiongen/sampling/guidance.py)."""
         prompts = [prompts] if isinstance(prompts, str) else list(prompts)
         if not prompts:
             raise UserError("give at least one prompt")
@@ -103,6 +111,8 @@ class TextToMotionPipeline(DiffusionPipeline):
         frames = frames_for(seconds, self.fps)
         if guidance_scale < 0:
             raise UserError(f"--guidance must be >= 0, got {guidance_scale}")
+        if side_guidance < 0:
+            raise UserError(f"--side-guidance must be >= 0, got {side_guidance}")
         if num_inference_steps < 1 or num_inference_steps > 1000:
             raise UserError(f"--steps must be between 1 and 1000, got {num_inference_steps}")
         check_sampler(self.scheduler, sampler)  # a flow student runs its Euler sampler (guidance baked in)
@@ -116,7 +126,7 @@ class TextToMotionPipeline(DiffusionPipeline):
         parts = [self._parts(p, frames) if sequential else [p] for p in prompts]
         features = self._generate_parts(
             parts, frames, knowns, generators, scheduler, num_inference_steps,
-            Guidance(guidance_scale, projected_guidance), progress,
+            Guidance(guidance_scale, projected_guidance, side_guidance), progress,
         )  # fmt: skip
         motions = []
         for i, (f, p) in enumerate(zip(features, prompts, strict=True)):
@@ -159,11 +169,13 @@ class TextToMotionPipeline(DiffusionPipeline):
             bounds = [round(frames * k / count) for k in range(count + 1)]
             for k in range(count):
                 start = time.perf_counter()
-                cond = self.text_conditioner.encode([parts[i][k] for i in rows])
+                texts = [parts[i][k] for i in rows]
+                cond = self.text_conditioner.encode(texts)
                 uncond = self.text_conditioner.unconditional(len(rows), cond[0].shape[1])
+                mirrored = self.text_conditioner.mirrored_retrieval(texts) if guidance.side else None
                 text_time = time.perf_counter() - start
                 self._extend(
-                    features, rows, bounds[k], bounds[k + 1], cond, uncond, known, known_mask,
+                    features, rows, bounds[k], bounds[k + 1], (cond, uncond, mirrored), known, known_mask,
                     [generators[i] for i in rows], scheduler, steps, guidance, progress,
                 )  # fmt: skip
                 self.last_timing["text_s"] += text_time
@@ -171,7 +183,7 @@ class TextToMotionPipeline(DiffusionPipeline):
         return features
 
     def _extend(
-        self, out, rows, done, end, cond, uncond, known, known_mask, generators, scheduler, steps, guidance, progress
+        self, out, rows, done, end, contexts, known, known_mask, generators, scheduler, steps, guidance, progress
     ):
         """Fill out[rows, done:end] (raw features) window by window; every window after the first
         frame of the clip continues from up to CONTEXT_SECONDS of what is already made."""
@@ -183,13 +195,13 @@ class TextToMotionPipeline(DiffusionPipeline):
             k, km = known[rows, begin:stop].clone(), known_mask[rows, begin:stop].clone()
             k[:, : done - begin] = out[rows, begin:done]  # carry over the end of what is made
             km[:, : done - begin] = True
-            out[rows, begin:stop] = self._generate(
-                cond, uncond, k, km, generators, scheduler, steps, guidance, progress
-            )
+            out[rows, begin:stop] = self._generate(contexts, k, km, generators, scheduler, steps, guidance, progress)
             done = stop
 
-    def _generate(self, cond, uncond, known, known_mask, generators, scheduler, steps, guidance, progress):
-        """One window: raw features [B, T, F] with raw `known` features where `known_mask` says."""
+    def _generate(self, contexts, known, known_mask, generators, scheduler, steps, guidance, progress):
+        """One window: raw features [B, T, F] with raw `known` features where `known_mask` says.
+        `contexts`: (cond, uncond, mirrored) text contexts (mirrored: None or for side guidance)."""
+        cond, uncond, mirrored = contexts
         device = self.denoiser.device
         batch, frames = known.shape[:2]
         noise = torch.stack([torch.randn(frames, FEATURE_DIM, generator=g) for g in generators]).to(device)
@@ -209,7 +221,9 @@ class TextToMotionPipeline(DiffusionPipeline):
                 known_norm if any_known else None, feature_mask if any_known else None, progress,
             )  # fmt: skip
             return self.denoiser.denormalize(x0).cpu()
-        denoise = classifier_free_guidance(model, cond, uncond, guidance.scale, guidance.projected)
+        denoise = classifier_free_guidance(
+            model, cond, uncond, guidance.scale, guidance.projected, mirrored, guidance.side
+        )
         x0 = sample(
             denoise,
             scheduler,

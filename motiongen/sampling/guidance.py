@@ -6,6 +6,13 @@ With `projected`, the part of the guidance step that points along the conditiona
 Plain guidance multiplies a turning rate with the scale (a quarter turn became a full circle at
 2.5); projected guidance keeps the conditional model's amount and the guided shape. It is the
 pipeline's default (measured in docs/text2motion.md, "Turning").
+
+Side guidance: a prompt that names no side ("throws a punch") sits between a motion and its
+mirror image, and the model answers with both arms half out. Its retrieved training captions do
+name a side (conditioning/text.py), so the prediction is also pushed by
+side * (cond - mirrored), where `mirrored` is the same prompt with every retrieved caption
+mirrored: the motion commits to the side its captions name. Where no retrieved caption names a
+side the two are equal and the term vanishes (docs/text2motion.md, "Side guidance").
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import torch
 # past half a circle more often at 2.5; docs/text2motion.md, "Turning").
 DEFAULT_SCALE = 2.0
 PROJECTED_BY_DEFAULT = True
+DEFAULT_SIDE = 0.5
 
 
 @dataclass(frozen=True)
@@ -28,31 +36,42 @@ class Guidance:
 
     scale: float = DEFAULT_SCALE
     projected: bool = PROJECTED_BY_DEFAULT
+    side: float = DEFAULT_SIDE
+
+
+Context = tuple[torch.Tensor, torch.Tensor]  # (tokens [B, L, W], mask [B, L])
 
 
 def classifier_free_guidance(
     model: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
-    cond: tuple[torch.Tensor, torch.Tensor],
-    uncond: tuple[torch.Tensor, torch.Tensor],
+    cond: Context,
+    uncond: Context,
     scale: float,
     projected: bool = False,
+    mirrored: Context | None = None,
+    side: float = 0.0,
 ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """Wrap `model(x, t, context, context_mask)` (x0 predictions [B, T, F]) into `denoise(x, t)`
-    for the sampler. scale 1 is the plain conditional model, 0 the unconditional one."""
+    for the sampler, all predictions in one batched call. scale 1 is the plain conditional
+    model, 0 the unconditional one; `mirrored` and `side` add side guidance (module docstring)."""
+    if scale == 0.0:
+        return lambda x, t: model(x, t, *uncond)
+    contexts = [cond] + ([uncond] if scale != 1.0 else []) + ([mirrored] if mirrored is not None and side else [])
+    length = max(c[0].shape[1] for c in contexts)
+    tokens = torch.cat([_pad(c[0], length) for c in contexts])
+    mask = torch.cat([_pad(c[1], length) for c in contexts])
 
     def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        if scale == 1.0:
-            return model(x, t, *cond)
-        if scale == 0.0:
-            return model(x, t, *uncond)
-        length = max(cond[0].shape[1], uncond[0].shape[1])
-        tokens = torch.cat([_pad(cond[0], length), _pad(uncond[0], length)])
-        mask = torch.cat([_pad(cond[1], length), _pad(uncond[1], length)])
-        out_cond, out_uncond = model(torch.cat([x, x]), t, tokens, mask).chunk(2)
-        step = out_cond - out_uncond
-        if projected:
-            step = step - along(step, out_cond)
-        return out_cond + (scale - 1.0) * step
+        outs = list(model(torch.cat([x] * len(contexts)), t, tokens, mask).chunk(len(contexts)))
+        out_cond = out = outs.pop(0)
+        if scale != 1.0:
+            step = out_cond - outs.pop(0)
+            if projected:
+                step = step - along(step, out_cond)
+            out = out + (scale - 1.0) * step
+        if outs:
+            out = out + side * (out_cond - outs.pop(0))
+        return out
 
     return denoise
 

@@ -61,11 +61,11 @@ def loss_weight_problems(weights) -> list[str]:
         names = ", ".join(map(str, unknown))
         problems.append(f"loss_weights: unknown loss(es) {names} (known: {', '.join(LOSS_NAMES)})")
     problems += [f"loss_weights.{k} must be a number >= 0, got {v!r}" for k, v in weights.items()
-                 if k in LOSS_NAMES and not (_is_number(v) and v >= 0)]  # fmt: skip
+                 if k in LOSS_NAMES and not (is_number(v) and v >= 0)]  # fmt: skip
     return problems
 
 
-def _is_number(value) -> bool:
+def is_number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -124,6 +124,9 @@ class TrainConfig:
     ema_decay: float = 0.999
     # fine-tuning: start from this pipeline folder's weights instead of fresh ones
     init_from: str | None = None
+    # train only the parameters whose names start with one of these (e.g. text.sideless_marker); the
+    # rest stay frozen at their init_from values. Null trains everything.
+    train_only: list[str] | None = None
     # bookkeeping
     seed: int = 0
     threads: int = 2
@@ -136,15 +139,19 @@ class TrainConfig:
                    "cond_drop", "compose_prob", "hold_prob", "text_noise", "weight_decay", "grad_clip",
                    "warmup_steps", "blend_frames", "lr", "ema_decay", "min_frames", "max_frames", "retrieve",
                    "walk_on_min_frames")  # fmt: skip
-        wrong = [f"{n} must be a number, got {getattr(self, n)!r}" for n in numbers if not _is_number(getattr(self, n))]
+        wrong = [f"{n} must be a number, got {getattr(self, n)!r}" for n in numbers if not is_number(getattr(self, n))]
         wrong += not_booleans(self)
-        if self.walk_on_prob is not None and not _is_number(self.walk_on_prob):
+        if self.walk_on_prob is not None and not is_number(self.walk_on_prob):
             wrong.append(f"walk_on_prob must be a number or null, got {self.walk_on_prob!r}")
         if not isinstance(self.walk_on_actions, list) or not all(isinstance(a, str) for a in self.walk_on_actions):
             wrong.append(f"walk_on_actions must be a list of action names, got {self.walk_on_actions!r}")
         wrong += loss_weight_problems(self.loss_weights)
         if self.init_from is not None and not isinstance(self.init_from, str):
             wrong.append(f"init_from must be a pipeline folder's path or null, got {self.init_from!r}")
+        if self.train_only is not None and (
+            not isinstance(self.train_only, list) or not all(isinstance(n, str) and n for n in self.train_only)
+        ):
+            wrong.append(f"train_only must be a list of parameter-name prefixes or null, got {self.train_only!r}")
         if wrong:
             raise UserError("bad training option(s): " + "; ".join(wrong))
         problems = [

@@ -38,11 +38,12 @@ from tqdm import tqdm
 from motiongen.conditioning.partial import expand_mask, random_known_mask
 from motiongen.errors import UserError
 from motiongen.sampling.flow import ReflowPairs, flow_scheduler, interpolate, is_flow_scheduler, sample_flow
-from motiongen.sampling.guidance import DEFAULT_SCALE, PROJECTED_BY_DEFAULT, Guidance
-from motiongen.training.config import TrainConfig, loss_weight_problems, not_booleans, read_options
+from motiongen.sampling.guidance import DEFAULT_SCALE, DEFAULT_SIDE, PROJECTED_BY_DEFAULT, Guidance
+from motiongen.training.config import TrainConfig, is_number, loss_weight_problems, not_booleans, read_options
 
 PAIR_SETTINGS = (
-    "pairs", "pair_batch", "teacher_sampler", "teacher_steps", "guidance_scale", "projected_guidance", "pool_size",
+    "pairs", "pair_batch", "teacher_sampler", "teacher_steps", "guidance_scale", "projected_guidance", "side_guidance",
+    "pool_size",
     "mask_probs",
 )  # fmt: skip
 
@@ -56,6 +57,7 @@ class DistillConfig:
     teacher_steps: int = 20
     guidance_scale: float = DEFAULT_SCALE  # baked into the student
     projected_guidance: bool = PROJECTED_BY_DEFAULT  # as the teacher pipeline samples by default
+    side_guidance: float = DEFAULT_SIDE  # likewise (motiongen/sampling/guidance.py)
     pool_size: int = 3000  # windows the captions, lengths and masks come from
     mask_probs: dict[str, float] | None = None  # None: the teacher's own training mix
     holdout: int = 64  # pairs kept out of training to measure the student
@@ -83,6 +85,8 @@ class DistillConfig:
 
     def __post_init__(self):
         wrong = not_booleans(self)
+        if not is_number(self.side_guidance) or self.side_guidance < 0:
+            wrong.append(f"side_guidance must be a number >= 0, got {self.side_guidance!r}")
         if self.loss_weights is not None:  # None: the teacher's, checked when it was trained
             wrong += loss_weight_problems(self.loss_weights)
         if wrong:
@@ -146,6 +150,7 @@ def teacher_samples(
         mask = expand_mask(known_mask) if any_known else None
         return sample_flow(predict, noise, steps, teacher.scheduler, known if any_known else None, mask)
     uncond = text.unconditional(len(captions), cond[0].shape[1])
+    mirrored = text.mirrored_retrieval(list(captions)) if guidance.side else None
 
     def model(x, t, tokens, mask):
         reps = x.shape[0] // len(captions)
@@ -154,7 +159,7 @@ def teacher_samples(
         )
 
     return sample(
-        classifier_free_guidance(model, cond, uncond, guidance.scale, guidance.projected),
+        classifier_free_guidance(model, cond, uncond, guidance.scale, guidance.projected, mirrored, guidance.side),
         make_sampler(sampler, teacher.scheduler.config),
         noise,
         steps,
@@ -221,7 +226,7 @@ def make_pairs(teacher, teacher_path: Path, config: DistillConfig, folder: Path,
         noise = torch.randn(features.shape, generator=generator)
         samples = teacher_samples(
             teacher, captions, noise, known, known_mask, frame_mask,
-            config.teacher_sampler, config.teacher_steps, Guidance(config.guidance_scale, config.projected_guidance),
+            config.teacher_sampler, config.teacher_steps, Guidance(config.guidance_scale, config.projected_guidance, config.side_guidance),
         )  # fmt: skip
         pairs = ReflowPairs.from_padded(noise, samples, known, known_mask, lengths, captions, {"key": key})
         pairs.save(file)

@@ -137,6 +137,19 @@ def load_initial_weights(folder: str | Path, models) -> None:
         models[name].load_state_dict(weights, strict=False)
 
 
+def freeze_all_but(models, prefixes: list[str]) -> None:
+    """Train only the parameters named by `prefixes` (a fine-tune that cannot move the rest)."""
+    names = [n for n, _ in models.named_parameters()]
+    unmatched = [p for p in prefixes if not any(n.startswith(p) for n in names)]
+    if unmatched:
+        raise UserError(
+            f"train_only: no parameter starts with {', '.join(unmatched)} "
+            f"(names look like {names[0]}, text.proj.weight)"
+        )
+    for name, parameter in models.named_parameters():
+        parameter.requires_grad_(any(name.startswith(p) for p in prefixes))
+
+
 def write_pipeline(folder: Path, models, config: TrainConfig, info: dict) -> Path:
     from motiongen.pipelines.text2motion import TextToMotionPipeline
 
@@ -198,6 +211,8 @@ def _train(config: TrainConfig, output: Path, checkpoint_dir: Path, resume: bool
         mean, std = feature_stats(pool.windows)
         models["denoiser"].feature_mean.copy_(mean)
         models["denoiser"].feature_std.copy_(std)
+    if config.train_only is not None:
+        freeze_all_but(models, config.train_only)
     # Encode every caption once up front (the text encoder is frozen).
     captions = sorted({c for w in pool.windows for c in w.captions})
     models["text"].cache(captions)
