@@ -225,14 +225,14 @@ def _parse_motion(motion: str, n_channels: int, label: str) -> tuple[float, np.n
     try:
         values = np.array(tokens[:needed], dtype=np.float64)
     except ValueError:
-        bad = next(t for t in tokens[:needed] if not is_number(t))
+        bad = next(t for t in tokens[:needed] if not _is_number(t))
         raise UserError(f"{label} is corrupt: motion value '{bad}' is not a number") from None
     if not np.isfinite(values).all():
         raise UserError(f"{label} contains NaN or infinite motion values")
     return dt, values.reshape(n_frames, n_channels)
 
 
-def is_number(token: str) -> bool:
+def _is_number(token: str) -> bool:
     try:
         float(token)
     except ValueError:
