@@ -1,6 +1,7 @@
 """Text-to-motion speed on this machine: milliseconds per 4-second clip (model time and with text
 encoding), seconds of motion per wall-clock second, and peak memory, for DDIM 50 steps and
-DPM-Solver 10/20 steps, with classifier-free guidance (two model passes per step, batched).
+DPM-Solver 10/20 steps, with classifier-free guidance (two model passes per step, batched), and
+DDIM 50 for prompts naming no side whose retrieved captions name one (side guidance: three passes).
 
     .venv/bin/python benchmarks/bench_t2m_speed.py [--checkpoint checkpoints/t2m] [--threads 2] [--repeats 5]
 
@@ -28,7 +29,15 @@ PROMPTS = [
     "a person walks forward, then jumps",
     "a person kicks with the left leg",
 ]
-CASES = [("ddim", 50), ("dpm", 20), ("dpm", 10)]
+# Prompts that name no side but retrieve captions that do: side guidance adds a third model pass.
+SIDELESS_PROMPTS = [
+    "a person throws a punch",
+    "a person does a cartwheel",
+    "a person kicks",
+    "a person turns around and jumps",
+    "a person does a spin kick",
+]
+CASES = [("ddim", 50, PROMPTS), ("dpm", 20, PROMPTS), ("dpm", 10, PROMPTS), ("ddim", 50, SIDELESS_PROMPTS)]
 
 
 def peak_rss_mb() -> float:
@@ -53,10 +62,10 @@ def main() -> None:
     params = sum(p.numel() for p in pipe.denoiser.parameters())
 
     rows = []
-    for sampler, steps in CASES:
+    for sampler, steps, prompts in CASES:
         model_ms, total_ms = [], []
         for i in range(args.repeats):
-            prompt = PROMPTS[i % len(PROMPTS)] + ("" if i < len(PROMPTS) else f" (take {i})")
+            prompt = prompts[i % len(prompts)] + ("" if i < len(prompts) else f" (take {i})")
             t0 = time.perf_counter()
             pipe([prompt], seconds=args.seconds, num_inference_steps=steps, seed=i, sampler=sampler, progress=False)
             total_ms.append((time.perf_counter() - t0) * 1000)
@@ -65,6 +74,7 @@ def main() -> None:
             {
                 "sampler": sampler,
                 "steps": steps,
+                "prompts": "naming no side" if prompts is SIDELESS_PROMPTS else "mixed",
                 "model_ms": statistics.median(model_ms),
                 "total_ms": statistics.median(total_ms),
                 "motion_s_per_s": args.seconds / (statistics.median(total_ms) / 1000),
@@ -87,11 +97,14 @@ def main() -> None:
           f"load average {result['load_average'][0]:.2f}")  # fmt: skip
     print(f"pipeline + text encoder load: {load_s:.2f} s; peak memory (RSS) {result['peak_rss_mb']:.0f} MB")
     print()
-    print(f"| sampler | steps | model ms / {args.seconds:g}-s clip | with text encoding ms | motion s per wall s |")
-    print("| --- | --- | --- | --- | --- |")
+    print(
+        f"| sampler | steps | prompts | model ms / {args.seconds:g}-s clip | with text encoding ms | motion s per wall s |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(
-            f"| {r['sampler']} | {r['steps']} | {r['model_ms']:.0f} | {r['total_ms']:.0f} | {r['motion_s_per_s']:.1f} |"
+            f"| {r['sampler']} | {r['steps']} | {r['prompts']} | {r['model_ms']:.0f} | {r['total_ms']:.0f} | "
+            f"{r['motion_s_per_s']:.1f} |"
         )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
