@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/bench_flow.py [--teacher checkpoints/t2m] [--student checkpoints/t2m-flow]
         [--repeats 3] [--samples 64] [--threads 1] [--no-doc] [--quiet]
 
-Rows: the teacher with DDIM 50 steps and its default classifier-free guidance (two model calls per step),
+Rows: the teacher with DDIM 50 steps and its default guidance (two model calls per step; three for a
+prompt that side guidance applies to, not the speed prompt "a person walks forward"),
 and the student with 1, 2 and 4 Euler steps (one call per step, guidance baked in).
 
 - Speed: wall time of one 4-s clip (a single prompt) through `TextToMotionPipeline.__call__`,
@@ -41,9 +42,9 @@ GOAL_QUALITY = 0.15  # FID and R-precision within 15% of the teacher at 4 steps
 
 def rows(teacher_steps: int, guidance: float, students: list[str], steps: list[int]) -> list[dict]:
     """The teacher row, then one row per student and number of Euler steps."""
-    from motiongen.sampling.guidance import PROJECTED_BY_DEFAULT
+    from motiongen.sampling.guidance import DEFAULT_SIDE, PROJECTED_BY_DEFAULT
 
-    mode = "projected" if PROJECTED_BY_DEFAULT else "plain"
+    mode = ("projected" if PROJECTED_BY_DEFAULT else "plain") + (f", side {DEFAULT_SIDE:g}" if DEFAULT_SIDE else "")
     teacher = {"name": f"teacher, DDIM {teacher_steps} steps, guidance {guidance:g} {mode}", "model": "teacher"}
     teacher.update(sampler="ddim", steps=teacher_steps, guidance=guidance)
     out = [teacher]

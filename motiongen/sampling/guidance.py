@@ -10,9 +10,10 @@ pipeline's default (measured in docs/text2motion.md, "Turning").
 Side guidance: a prompt that names no side ("throws a punch") sits between a motion and its
 mirror image, and the model answers with both arms half out. Its retrieved training captions do
 name a side (conditioning/text.py), so the prediction is also pushed by
-side * (cond - mirrored), where `mirrored` is the same prompt with every retrieved caption
-mirrored: the motion commits to the side its captions name. Where no retrieved caption names a
-side the two are equal and the term vanishes (docs/text2motion.md, "Side guidance").
+side * (cond - mirrored), where `mirrored` is the same context with those captions mirrored
+(`TextConditioner.mirrored_retrieval`): the motion commits to the side its captions name. A
+prompt naming a side keeps its context in `mirrored`, so the term vanishes for it, as it does
+where no retrieved caption names a side (docs/text2motion.md, "Side guidance").
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import torch
 # past half a circle more often at 2.5; docs/text2motion.md, "Turning").
 DEFAULT_SCALE = 2.0
 PROJECTED_BY_DEFAULT = True
+# 0.5: the punch and the turn-and-jump reach the corpus clips' amounts; 1.0 overshoots them.
 DEFAULT_SIDE = 0.5
 
 
