@@ -135,6 +135,11 @@ def generate(
         typer.echo(f"wrote {path}  ({text!r}, seed {job_seed})")
         if motion.meta.get("retrieved") and not quiet:
             typer.echo("  with the training captions nearest in meaning: " + "; ".join(motion.meta["retrieved"]))
+        if motion.meta.get("side_guided") and not quiet:
+            typer.echo(
+                f"  side guidance {side_guidance:g}: committed to the {' and '.join(motion.meta['side_guided'])} "
+                "side those captions name (--side-guidance 0 turns it off)"
+            )
         if picture:  # a picture is for looking; the BVH is for using
             save_motion(motion, path.with_suffix(".bvh"), force=force)
             typer.echo(f"wrote {path.with_suffix('.bvh')}")

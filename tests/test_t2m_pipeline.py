@@ -223,9 +223,13 @@ def test_side_guidance_commits_the_shipped_model_to_one_arm_for_a_punch_naming_n
     # One arm reaches clearly further than the other (the corpus punch: 0.23 m) with side guidance;
     # without it both arms come half out (measured 0.01 to 0.20 m).
     assert min(reach(0.5)) > 0.15 and np.mean(reach(0.5)) > np.mean(reach(0.0)) + 0.08
+    # The motion says which side it was committed to, and only when it was.
+    punch = pipe(["a person throws a punch"], seconds=1.0, **FAST)[0]
+    assert punch.meta["side_guided"] == ["right"]  # "a person punches with the right arm" came with it
+    assert "side_guided" not in pipe(["a person throws a punch"], seconds=1.0, side_guidance=0.0, **FAST)[0].meta
     # A prompt whose retrieved captions name no side is untouched.
-    walk = [pipe(["a person walks forward"], seconds=1.0, side_guidance=s, **FAST)[0].quats for s in (0.0, 0.5)]
-    assert np.array_equal(*walk)
+    walk = [pipe(["a person walks forward"], seconds=1.0, side_guidance=s, **FAST)[0] for s in (0.0, 0.5)]
+    assert np.array_equal(walk[0].quats, walk[1].quats) and "side_guided" not in walk[1].meta
     with pytest.raises(UserError, match="--side-guidance must be >= 0"):
         pipe(["a person throws a punch"], side_guidance=-1.0, **FAST)
 

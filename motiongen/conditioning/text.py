@@ -278,13 +278,18 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
                     break
         return list(chosen.items())
 
+    def sides_to_commit(self, prompt: str) -> set[str]:
+        """The sides side guidance commits `prompt` to (sampling/guidance.py): those its retrieved
+        captions name, when the prompt itself names none; a prompt naming a side has chosen."""
+        if not self.config.retrieve or caption_sides(prompt):
+            return set()
+        return set().union(*(caption_sides(c) for c, _ in self.neighbours(prompt)))
+
     def mirrored_retrieval(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The prompts' context with the retrieved captions of each prompt that names no side
-        replaced by their mirror images, for side guidance (sampling/guidance.py). A prompt naming
-        a side keeps its own context (its words already choose). None when nothing changes."""
-        if not self.config.retrieve or not any(
-            caption_sides(c) for p in prompts if not caption_sides(p) for c, _ in self.neighbours(p)
-        ):
+        replaced by their mirror images, for side guidance. A prompt naming a side keeps its own
+        context. None when no prompt has a side to commit to (nothing would change)."""
+        if not any(self.sides_to_commit(p) for p in prompts):
             return None
         return self.embed(prompts, mirror_retrieved=True)
 

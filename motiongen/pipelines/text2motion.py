@@ -133,6 +133,9 @@ class TextToMotionPipeline(DiffusionPipeline):
             meta = {"caption": p, "seed": seed + i, "sampler": sampler}
             if self.text_conditioner.config.retrieve:  # which training captions came with the prompt
                 meta["retrieved"] = [c for c, _ in self.text_conditioner.neighbours(p)]
+                sides = set().union(*(self.text_conditioner.sides_to_commit(part) for part in parts[i]))
+                if side_guidance and guidance_scale and sampler != "flow" and sides:  # to show why it went that way
+                    meta["side_guided"] = sorted(sides)
             motions.append(features_to_motion(f, self.fps, meta))
         return motions
 
