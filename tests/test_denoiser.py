@@ -152,15 +152,25 @@ def test_known_values_are_imposed_and_sampling_is_deterministic():
     assert torch.equal(out, again)
 
 
-def test_classifier_free_guidance_combines_both_halves_in_one_call():
-    calls = []
+def constant_context_model(calls: list[int]):
+    """A fake denoiser whose output is the first number of each row's context, so every guidance
+    formula gives a known constant; it records the batch size of each call."""
 
     def model(x, t, tokens, mask):
         calls.append(x.shape[0])
         return tokens[:, :1, :1].expand(x.shape[0], x.shape[1], x.shape[2]) * torch.ones_like(x)
 
-    cond = (torch.full((2, 3, 4), 2.0), torch.ones(2, 3, dtype=torch.bool))
-    uncond = (torch.full((2, 1, 4), 0.5), torch.ones(2, 1, dtype=torch.bool))
+    return model
+
+
+def constant_context(value: float, length: int):
+    return torch.full((2, length, 4), value), torch.ones(2, length, dtype=torch.bool)
+
+
+def test_classifier_free_guidance_combines_both_halves_in_one_call():
+    calls = []
+    model = constant_context_model(calls)
+    cond, uncond = constant_context(2.0, 3), constant_context(0.5, 1)
     x = torch.zeros(2, 5, 4)
     out = classifier_free_guidance(model, cond, uncond, 3.0)(x, torch.tensor(1))
     torch.testing.assert_close(out, torch.full_like(x, 0.5 + 3.0 * (2.0 - 0.5)))
@@ -171,14 +181,8 @@ def test_classifier_free_guidance_combines_both_halves_in_one_call():
 
 def test_side_guidance_pushes_away_from_the_mirrored_retrieval_in_the_same_call():
     calls = []
-
-    def model(x, t, tokens, mask):
-        calls.append(x.shape[0])
-        return tokens[:, :1, :1].expand(x.shape[0], x.shape[1], x.shape[2]) * torch.ones_like(x)
-
-    cond = (torch.full((2, 3, 4), 2.0), torch.ones(2, 3, dtype=torch.bool))
-    uncond = (torch.full((2, 1, 4), 0.5), torch.ones(2, 1, dtype=torch.bool))
-    mirrored = (torch.full((2, 4, 4), 1.0), torch.ones(2, 4, dtype=torch.bool))
+    model = constant_context_model(calls)
+    cond, uncond, mirrored = constant_context(2.0, 3), constant_context(0.5, 1), constant_context(1.0, 4)
     x = torch.zeros(2, 5, 4)
     out = classifier_free_guidance(model, cond, uncond, 3.0, mirrored=mirrored, side=0.5)(x, 1)
     torch.testing.assert_close(out, torch.full_like(x, 2.0 + 2.0 * (2.0 - 0.5) + 0.5 * (2.0 - 1.0)))
