@@ -144,8 +144,8 @@ def main() -> None:
         if prompt not in motions:
             motions[prompt] = pipe(
                 [prompt] * args.seeds, seconds=seconds, num_inference_steps=args.steps,
-                guidance_scale=args.guidance, side_guidance=args.side_guidance, seed=0, sampler=args.sampler, progress=False,
-                sequential=not args.whole, **guidance_mode,
+                guidance_scale=args.guidance, side_guidance=args.side_guidance, seed=0, sampler=args.sampler,
+                progress=False, sequential=not args.whole, **guidance_mode,
             )  # fmt: skip
     seconds_taken = time.perf_counter() - start
 

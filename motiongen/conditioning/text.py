@@ -301,7 +301,7 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
         if self.config.retrieve:
             for group, prompt in zip(groups, prompts, strict=True):
                 found = self.neighbours(prompt)
-                mirror = mirror_retrieved and not caption_sides(prompt)
+                mirror = mirror_retrieved and self.sides_to_commit(prompt)
                 captions = [mirror_caption(c) if mirror else c for c, _ in found]
                 group += zip(self.cache(captions), [s for _, s in found], strict=True)
         if self.config.sentence_only:  # the pooled sentence token alone, no word tokens
