@@ -43,8 +43,7 @@ from motiongen.training.config import TrainConfig, is_number, loss_weight_proble
 
 PAIR_SETTINGS = (
     "pairs", "pair_batch", "teacher_sampler", "teacher_steps", "guidance_scale", "projected_guidance", "side_guidance",
-    "pool_size",
-    "mask_probs",
+    "pool_size", "mask_probs",
 )  # fmt: skip
 
 
