@@ -29,13 +29,14 @@ PROMPTS = [
     "a person walks forward, then jumps",
     "a person kicks with the left leg",
 ]
-# Prompts that name no side but retrieve captions that do: side guidance adds a third model pass.
+# Prompts that name no side, are no training caption, and retrieve captions that name one: side
+# guidance adds a third model pass (TextConditioner.sides_to_commit).
 SIDELESS_PROMPTS = [
     "a person throws a punch",
-    "a person does a cartwheel",
-    "a person kicks",
+    "a person cartwheels",
+    "a person kicks high",
     "a person turns around and jumps",
-    "a person does a spin kick",
+    "a person strikes with the fist",
 ]
 CASES = [("ddim", 50, PROMPTS), ("dpm", 20, PROMPTS), ("dpm", 10, PROMPTS), ("ddim", 50, SIDELESS_PROMPTS)]
 

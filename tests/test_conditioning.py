@@ -181,6 +181,16 @@ def test_mirrored_retrieval_mirrors_the_captions_of_prompts_naming_no_side_only(
     # No retrieved caption names a side: nothing to mirror, so no extra model call.
     assert handed.mirrored_retrieval([plain]) is None and handed.mirrored_retrieval([sided]) is None
     assert text.mirrored_retrieval([sideless]) is None  # no retrieval at all
+    assert handed.sides_to_commit(sideless) == {"right"} and handed.sides_to_commit(sided) == set()
+    # A training caption itself was trained with exactly its context: nothing to commit.
+    with_caption = TextConditioner.for_encoder(
+        width=32, retrieve=2, caption_bank=BANK + ["a person throws punches"], one_side=True, mirror_made=[left]
+    )
+    assert "a person punches with the right hand" in [c for c, _ in with_caption.neighbours(sideless)]
+    assert (
+        with_caption.sides_to_commit(sideless) == set()
+        and with_caption.sides_to_commit("Someone throws punches.") == set()
+    )
 
 
 def test_retrieval_needs_a_caption_bank():

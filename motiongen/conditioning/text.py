@@ -280,10 +280,15 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
 
     def sides_to_commit(self, prompt: str) -> set[str]:
         """The sides side guidance commits `prompt` to (sampling/guidance.py): those its retrieved
-        captions name, when the prompt itself names none; a prompt naming a side has chosen."""
+        captions name, when the prompt itself names none. None for a prompt naming a side (it has
+        chosen) or for a training caption itself ("a person jumps"): the model was trained on
+        exactly that context, so there is no open side to close, only a push the caption never had."""
         if not self.config.retrieve or caption_sides(prompt):
             return set()
-        return set().union(*(caption_sides(c) for c, _ in self.neighbours(prompt)))
+        found = self.neighbours(prompt)  # also encodes the bank once
+        if caption_key(prompt) in self._bank[1]:
+            return set()
+        return set().union(*(caption_sides(c) for c, _ in found))
 
     def mirrored_retrieval(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The prompts' context with the retrieved captions of each prompt that names no side

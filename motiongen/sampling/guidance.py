@@ -12,8 +12,9 @@ mirror image, and the model answers with both arms half out. Its retrieved train
 name a side (conditioning/text.py), so the prediction is also pushed by
 side * (cond - mirrored), where `mirrored` is the same context with those captions mirrored
 (`TextConditioner.mirrored_retrieval`): the motion commits to the side its captions name. A
-prompt naming a side keeps its context in `mirrored`, so the term vanishes for it, as it does
-where no retrieved caption names a side (docs/text2motion.md, "Side guidance").
+prompt naming a side, or one that is itself a training caption, keeps its context in `mirrored`,
+so the term vanishes for it, as it does where no retrieved caption names a side
+(`TextConditioner.sides_to_commit`; docs/text2motion.md, "Side guidance").
 """
 
 from __future__ import annotations
