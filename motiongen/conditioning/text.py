@@ -280,7 +280,7 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
 
     def sides_to_commit(self, prompt: str) -> set[str]:
         """The sides side guidance commits `prompt` to (sampling/guidance.py): those its retrieved
-        captions name, when the prompt itself names none. None for a prompt naming a side (it has
+        captions name, when the prompt itself names none. Empty for a prompt naming a side (it has
         chosen) or for a training caption itself ("a person jumps"): the model was trained on
         exactly that context, so there is no open side to close, only a push the caption never had."""
         if not self.config.retrieve or caption_sides(prompt):
