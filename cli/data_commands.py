@@ -1,4 +1,4 @@
-"""`motiongen data ...`: the built-in corpus."""
+"""`motiongen data ...`: the corpora."""
 
 from __future__ import annotations
 
@@ -8,17 +8,30 @@ import typer
 
 from motiongen.cli.options import QUIET
 
-app = typer.Typer(help="Build and inspect the built-in motion corpus.", no_args_is_help=True)
+app = typer.Typer(help="Build and inspect the motion corpora.", no_args_is_help=True)
 
 
 @app.command()
 def build(
-    output: Path = typer.Option(None, "--output", "-o", help="Corpus folder (default: the shipped data/corpus)."),
+    output: Path = typer.Option(None, "--output", "-o", help="Output folder (default: the git-ignored cache, "
+                                "or data/corpus with --builtin)."),  # fmt: skip
+    source: Path = typer.Option(None, "--source", help="Motion capture folder (default: ../shared/mocap or "
+                                "$MOTIONGEN_MOCAP), e.g. your own CMU download in the same layout."),  # fmt: skip
+    builtin: bool = typer.Option(False, "--builtin", help="Rebuild the shipped built-in corpus instead, from "
+                                 "the DeepMimic clips (pybullet) and CMU BVH files (assimp-testmodels)."),  # fmt: skip
     quiet: bool = QUIET,
 ) -> None:
-    """Rebuild the corpus from the DeepMimic clips (pybullet wheel) and CMU BVH files (assimp-testmodels)."""
-    from motiongen.data.build import build_corpus
-    from motiongen.paths import CORPUS_DIR
+    """Build corpus v2's real motion capture: the captioned segments of data/mocap_segments.yaml, cut
+    from the CMU takes of the mocap folder. CMU's terms forbid redistributing them, so they go to a
+    git-ignored cache, never into the repository."""
+    if builtin:
+        from motiongen.data.build import build_corpus
+        from motiongen.paths import CORPUS_DIR
 
-    out = build_corpus(output or CORPUS_DIR, progress=not quiet)
-    typer.echo(f"corpus written to {out}")
+        out = build_corpus(output or CORPUS_DIR, progress=not quiet)
+        typer.echo(f"built-in corpus written to {out}")
+        return
+    from motiongen.data.mocap_corpus import CACHE_DIR, build_mocap_corpus
+
+    out = build_mocap_corpus(output or CACHE_DIR, source, progress=not quiet)
+    typer.echo(f"motion capture segments written to {out}")

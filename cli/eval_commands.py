@@ -159,6 +159,7 @@ def train_evaluator_command(
     output: Path = typer.Option(None, "--output", "-o", help="Output folder (default: checkpoints/evaluator)."),
     steps: int = typer.Option(1200, "--steps", help="Training steps."),
     seed: int = typer.Option(0, "--seed"),
+    corpus: str = typer.Option("v2", "--corpus", help="builtin, or v2 (with the real mocap, built on first use)."),
     force: bool = FORCE,
     quiet: bool = QUIET,
 ) -> None:
@@ -172,5 +173,8 @@ def train_evaluator_command(
         raise UserError(f"{output} already holds an evaluator; pass --force to replace it")
     if steps < 1:
         raise UserError("--steps must be at least 1")
-    train_evaluator(output, EvaluatorTrainingConfig(steps=steps, seed=seed), progress=not quiet, log=typer.echo)
+    if corpus not in ("builtin", "v2"):
+        raise UserError(f"unknown corpus '{corpus}' (builtin or v2)")
+    config = EvaluatorTrainingConfig(steps=steps, seed=seed, corpus=corpus)
+    train_evaluator(output, config, progress=not quiet, log=typer.echo)
     typer.echo(f"evaluator saved to {output}")

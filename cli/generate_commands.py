@@ -116,6 +116,13 @@ def generate(
     pipe = TextToMotionPipeline.from_pretrained(
         checkpoint or (default_student_checkpoint() if sampler == "flow" else default_checkpoint())
     )
+    for text in dict.fromkeys(p for p, _ in jobs):  # once per prompt, before the work
+        for far in pipe.unfamiliar(text):
+            typer.echo(
+                f"note: '{far.part}' is far from every action the model was trained on; it will show the "
+                f"closest it knows ({', '.join(a.replace('_', ' ') for a in far.closest_actions)}). "
+                "`motiongen info` lists them all"
+            )
     for (text, job_seed), path in zip(jobs, paths, strict=True):
         motion = pipe(
             [text],

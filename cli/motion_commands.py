@@ -23,6 +23,14 @@ def info() -> None:
     typer.echo(f"checkpoints: {CHECKPOINT_DIR}  ({', '.join(ckpts) or 'none'})")
     devices = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
     typer.echo(f"devices: {', '.join(devices)}  (threads: {torch.get_num_threads()})")
+    from motiongen.conditioning.familiarity import KnownActions
+
+    known = KnownActions.from_folder(CHECKPOINT_DIR / "t2m")
+    if known is not None:
+        typer.echo(f"actions the default text model knows ({len(known.actions)}), with a caption of each:")
+        for action, captions in known.actions.items():
+            example = min(captions, key=len)
+            typer.echo(f"  {action.replace('_', ' '):<22} {len(captions):>4} captions, e.g. '{example}'")
 
 
 def render(

@@ -232,12 +232,12 @@ NEEDS_CMU = pytest.mark.skipif(
 
 @NEEDS_CMU
 def test_build_is_reproducible_and_matches_the_shipped_corpus(tmp_path):
-    result = CliRunner().invoke(app, ["data", "build", "--output", str(tmp_path), "--quiet"])
+    result = CliRunner().invoke(app, ["data", "build", "--builtin", "--output", str(tmp_path), "--quiet"])
     assert result.exit_code == 0, result.output
     shipped = sorted(p.name for p in CORPUS_DIR.iterdir())
     assert sorted(p.name for p in tmp_path.iterdir()) == shipped
     for name in shipped:
-        stale = f"data/corpus/{name} is stale: rebuild it with `motiongen data build`"
+        stale = f"data/corpus/{name} is stale: rebuild it with `motiongen data build --builtin`"
         assert (tmp_path / name).read_bytes() == (CORPUS_DIR / name).read_bytes(), stale
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from motiongen.data.captions import CAPTIONS_FILE, load_clip_table
-from motiongen.data.corpus import INDEX_NAME
+from motiongen.data.corpus import INDEX_NAME, read_index
 from motiongen.data.floor import put_on_floor
 from motiongen.errors import UserError
 from motiongen.motion.motion import DEFAULT_FPS, Motion
@@ -65,7 +65,7 @@ def cmu_file(name: str) -> Path:
 def _read_bvh(path: Path, fps: float) -> Motion:
     from motiongen.io import bvh
 
-    return bvh.read(path).resampled(fps)
+    return bvh.read_unchecked(path).resampled(fps)  # cut by seconds of the whole take, T-pose frame included
 
 
 def cmu_segment(path: Path, start: float, end: float, fps: float = DEFAULT_FPS) -> Motion:
@@ -89,7 +89,7 @@ def clip_motion(entry: dict) -> Motion:
     raise ValueError(f"unknown source '{entry['source']}'")
 
 
-def _save_npz(motion: Motion, path: Path) -> None:
+def save_clip(motion: Motion, path: Path) -> None:
     """npz with fixed zip timestamps, so rebuilding gives byte-identical files; written atomically."""
     arrays = {
         "quats": motion.quats.astype(np.float32),
@@ -120,10 +120,15 @@ def build_corpus(output_dir: str | Path, progress: bool = True, table_path: str 
         if entry["source"] == "cmu":
             cmu_file(entry["file"])
     output_dir.mkdir(parents=True, exist_ok=True)
+    # Clips an earlier build wrote and the table no longer lists are removed; nothing else is.
+    try:
+        written_before = {entry["file"] for entry in read_index(output_dir)}
+    except (UserError, OSError, ValueError, KeyError, TypeError):
+        written_before = set()
     index = []
     for name, entry in tqdm(table.items(), desc="building corpus", unit="clip", disable=not progress):
         motion = clip_motion(entry)
-        _save_npz(motion, output_dir / f"{name}.npz")
+        save_clip(motion, output_dir / f"{name}.npz")
         source = dict(SOURCE_INFO[entry["source"]], file=entry["file"])
         if entry["source"] == "cmu":
             source["seconds"] = [entry["start"], entry["end"]]
@@ -141,9 +146,8 @@ def build_corpus(output_dir: str | Path, progress: bool = True, table_path: str 
                 "source": source,
             }
         )
-    for stale in output_dir.glob("*.npz"):  # clips dropped from the table
-        if stale.stem not in table:
-            stale.unlink()
+    for stale in sorted(written_before - {f"{name}.npz" for name in table}):
+        (output_dir / Path(stale).name).unlink(missing_ok=True)
     text = json.dumps({"fps": DEFAULT_FPS, "clips": index}, indent=1, ensure_ascii=False) + "\n"
     tmp = output_dir / (INDEX_NAME + ".tmp")
     tmp.write_text(text, encoding="utf-8")

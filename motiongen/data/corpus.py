@@ -38,16 +38,43 @@ def load_clip_motion(path: str | Path) -> Motion:
         return Motion(data["quats"], data["root"], float(data["fps"]))
 
 
-def load_corpus(split: str | None = None, corpus_dir: str | Path = CORPUS_DIR) -> list[Clip]:
-    """All clips of the corpus, or only those of one split ("train" / "test"), in index order."""
+# Which clips a corpus name means: the built-in corpus alone (it ships, so a fresh clone trains
+# and tests with nothing else), or corpus v2 = it plus the real motion capture of the mocap cache.
+CORPORA = ("builtin", "v2")
+
+
+def corpus_dirs(corpus: str = "builtin", progress: bool = True) -> list[Path]:
+    """The folders a corpus name reads (v2 builds its mocap cache on first use)."""
+    if corpus == "builtin":
+        return [CORPUS_DIR]
+    if corpus == "v2":
+        from motiongen.data.mocap_corpus import ensure_mocap_corpus
+
+        return [CORPUS_DIR, ensure_mocap_corpus(progress)]
+    raise UserError(f"unknown corpus '{corpus}' (known: {', '.join(CORPORA)})")
+
+
+def load_corpus(
+    split: str | None = None, corpus_dir: str | Path | None = None, corpus: str = "builtin", progress: bool = True
+) -> list[Clip]:
+    """All clips of a corpus ("builtin" or "v2"), or only those of one split ("train" / "test"),
+    in index order; `corpus_dir` reads one folder instead."""
     if split not in (None, "train", "test"):
         raise UserError(f"unknown split '{split}' (train, test or None for all)")
+    folders = [Path(corpus_dir)] if corpus_dir is not None else corpus_dirs(corpus, progress)
+    return [clip for folder in folders for clip in _load_folder(split, folder)]
+
+
+def _load_folder(split: str | None, corpus_dir: Path) -> list[Clip]:
     clips = []
     for entry in read_index(corpus_dir):
         if split is not None and entry["split"] != split:
             continue
         motion = load_clip_motion(Path(corpus_dir) / entry["file"])
         motion.meta = {"name": entry["name"], "source": entry["source"]}
+        for key in ("take", "partner"):
+            if key in entry:
+                motion.meta[key] = entry[key]
         clips.append(
             Clip(
                 entry["name"],

@@ -25,6 +25,7 @@ from motiongen.errors import UserError
 from motiongen.io import single_person
 from motiongen.io.retarget import exact_smpl_scale, retarget
 from motiongen.motion.motion import Motion
+from motiongen.motion.sanity import check_plausible, trim_end_glitches
 from motiongen.motion.skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS, REST_OFFSETS
 
 ROTATION_ORDER = "ZXY"  # channel order we write
@@ -83,6 +84,18 @@ class Bvh:
 
     def global_positions(self) -> np.ndarray:
         """Joint positions (T, J, 3) by forward kinematics."""
+        return self.with_end_sites()[2][:, : len(self.names)]
+
+    def rest_positions(self) -> np.ndarray:
+        """Joint positions (J, 3) of the rest pose (all rotations zero, offsets as written)."""
+        pos = np.zeros((len(self.names), 3))
+        for j, p in enumerate(self.parents):
+            pos[j] = self.offsets[j] + (pos[p] if p >= 0 else 0.0)
+        return pos
+
+    def with_end_sites(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Names, rest positions (J', 3) and per-frame positions (T, J', 3) of the joints and of
+        each joint's first End Site, named "<joint>_End" (rigs whose toes are an End Site)."""
         rot, trans = self.local_transforms()
         glob_rot = np.empty_like(rot)
         glob_pos = np.empty_like(trans)
@@ -92,14 +105,13 @@ class Bvh:
             else:
                 glob_rot[:, j] = glob_rot[:, p] @ rot[:, j]
                 glob_pos[:, j] = glob_pos[:, p] + np.einsum("tab,tb->ta", glob_rot[:, p], trans[:, j])
-        return glob_pos
-
-    def rest_positions(self) -> np.ndarray:
-        """Joint positions (J, 3) of the rest pose (all rotations zero, offsets as written)."""
-        pos = np.zeros((len(self.names), 3))
-        for j, p in enumerate(self.parents):
-            pos[j] = self.offsets[j] + (pos[p] if p >= 0 else 0.0)
-        return pos
+        rest = self.rest_positions()
+        names, rest_out, pos_out = list(self.names), [rest], [glob_pos]
+        for j, offsets in sorted(self.end_sites.items()):
+            names.append(f"{self.names[j]}_End")
+            rest_out.append((rest[j] + offsets[0])[None])
+            pos_out.append((glob_pos[:, j] + np.einsum("tab,b->ta", glob_rot[:, j], offsets[0]))[:, None])
+        return names, np.concatenate(rest_out), np.concatenate(pos_out, axis=1)
 
 
 # -- parsing ------------------------------------------------------------------------------
@@ -254,14 +266,23 @@ def read_bvh(path: str | Path) -> Bvh:
 
 def read(path: str | Path) -> Motion:
     """Read a BVH file as an SMPL-22 Motion at the file's own frame rate."""
+    return check_plausible(trim_end_glitches(read_unchecked(path)), Path(path).name)
+
+
+def read_unchecked(path: str | Path, fps: float | None = None) -> Motion:
+    """`read` without the plausibility check (the corpus build cuts glitches out itself).
+    `fps` overrides a frame rate the file gets wrong."""
     bvh = read_bvh(path)
+    if fps is not None:
+        bvh.frame_time = 1.0 / fps
     scale = exact_smpl_scale(bvh.names, bvh.parents, bvh.offsets)
     if scale is not None:  # our own skeleton: take the rotations as they are
         rot, trans = bvh.local_transforms()
         order = [bvh.names.index(name) for name in JOINT_NAMES]
         root = trans[:, bvh.names.index("pelvis")] / scale
         return Motion.from_matrices(rot[:, order], root, bvh.fps)
-    return retarget(bvh.names, bvh.rest_positions(), bvh.global_positions(), bvh.fps, Path(path).name)
+    names, rest, positions = bvh.with_end_sites()
+    return retarget(names, rest, positions, bvh.fps, Path(path).name)
 
 
 def write(motions, path: str | Path, units: str = "m") -> None:

@@ -14,7 +14,8 @@ chest (several bones each: hips + spine, neck + collars) turn rigidly as the sou
 the spine segments and the neck bend as the source's bend away from rest. Torso shapes differ
 between rigs by anatomy (hips further forward, a straighter spine, the head joint higher), not
 by pose, and would otherwise tilt our pelvis, spine and head. This assumes the source's rest
-pose stands upright (facing any direction).
+pose stands upright (facing any direction); a rest pose that does not (every bone along +X, as
+some exporters write it) is replaced by our own, stood the way the motion stands.
 
 The IK is twist-free: rotation about a bone's own axis (forearm roll, head yaw, ...) is not
 observable from joint positions and is not recovered.
@@ -75,11 +76,11 @@ def _sided(mapping: dict) -> dict:
     """Expand {"{s}_hip": "{S}UpLeg"} into left and right entries ({S} = Left|Right, {c} = l|r)."""
     out = {}
     for key, spec in mapping.items():
-        if "{s}" not in key:
+        if not any(f in key for f in ("{s}", "{S}", "{c}")):
             out[key] = spec
             continue
         for s, S, c in (("left", "Left", "l"), ("right", "Right", "r")):
-            out[key.format(s=s)] = _fill(spec, S=S, c=c)
+            out[key.format(s=s, S=S, c=c)] = _fill(spec, S=S, c=c)
     return out
 
 
@@ -148,6 +149,50 @@ PRESETS = (
             }
         ),
     ),
+    # CMU's ASF skeleton converted joint by joint (31 joints: LHipJoint, lowerback, Chest2, lowerneck, ...).
+    Preset(
+        "CMU-ASF",
+        _sided(
+            {
+                "pelvis": "Hips",
+                "{s}_hip": "{S}Hip",
+                "{s}_knee": "{S}Knee",
+                "{s}_ankle": "{S}Ankle",
+                "{s}_foot": "{S}Toe",
+                "spine1": ("chain", ("Hips", "lowerback", "Chest", "Chest2"), SPINE1_AT),
+                "spine2": ("chain", ("Hips", "lowerback", "Chest", "Chest2"), SPINE2_AT),
+                "spine3": "Chest2",
+                "neck": "lowerneck",
+                "head": "Head",
+                "{s}_collar": ("lerp", "{S}Collar", "{S}Shoulder", 0.35),
+                "{s}_shoulder": "{S}Shoulder",
+                "{s}_elbow": "{S}Elbow",
+                "{s}_wrist": "{S}Wrist",
+            }
+        ),
+    ),
+    # Daz / Poser rigs (hip, abdomen, chest, lThigh, rShin, lShldr, ...); the toes are the foot's End Site.
+    Preset(
+        "Daz",
+        _sided(
+            {
+                "pelvis": "hip",
+                "{s}_hip": "{c}Thigh",
+                "{s}_knee": "{c}Shin",
+                "{s}_ankle": "{c}Foot",
+                "{s}_foot": "{c}Foot_End",
+                "spine1": ("chain", ("hip", "abdomen", "chest"), SPINE1_AT),
+                "spine2": ("chain", ("hip", "abdomen", "chest"), SPINE2_AT),
+                "spine3": "chest",
+                "neck": "neck",
+                "head": "head",
+                "{s}_collar": "{c}Collar",
+                "{s}_shoulder": "{c}Shldr",
+                "{s}_elbow": "{c}ForeArm",
+                "{s}_wrist": "{c}Hand",
+            }
+        ),
+    ),
     # Unreal Engine mannequin (UE4 names; Z up).
     Preset(
         "Unreal",
@@ -173,6 +218,38 @@ PRESETS = (
 )
 
 
+# Other spellings of the joints the presets name (compared loosely, see normalize_name). A file
+# may use any of them; the presets keep one name each.
+ALIASES = _sided(
+    {
+        "{S}ToeBase": ("{S}Toe", "{S}Toes", "{S}Toe_End", "{S}Foot_End", "{c}Toe"),
+        "{S}Toes": ("{S}ToeBase", "{S}Toe", "{S}Toe_End", "{S}Foot_End"),
+        "{S}Toe": ("{S}ToeBase", "{S}Toes", "{S}Toe_End", "{S}Foot_End"),
+        "{S}UpLeg": ("{S}Thigh", "{S}UpperLeg", "{c}Thigh", "{c}ThighBend", "{S}Hip"),
+        "{S}Leg": ("{S}Shin", "{S}LowerLeg", "{S}Calf", "{S}Knee", "{c}Shin"),
+        "{S}Foot": ("{S}Ankle", "{c}Foot"),
+        "{S}Arm": ("{S}UpperArm", "{c}Shldr", "{c}ShldrBend"),
+        "{S}ForeArm": ("{S}LowerArm", "{S}Elbow", "{c}ForeArm", "{c}ForearmBend"),
+        "{S}Hand": ("{S}Wrist", "{c}Hand"),
+        "{c}Thigh": ("{c}ThighBend", "{S}Thigh", "{S}UpLeg"),
+        "{c}Shin": ("{S}Shin", "{S}Leg", "{S}Knee"),
+        "{c}Foot": ("{S}Foot", "{S}Ankle"),
+        "{c}Foot_End": ("{c}Toe", "{S}Toe", "{S}ToeBase", "{S}Toes", "{S}Foot_End"),
+        "{c}Collar": ("{S}Collar", "{S}Clavicle"),
+        "{c}Shldr": ("{c}ShldrBend", "{S}Shoulder_Arm", "{S}UpperArm"),
+        "{c}ForeArm": ("{c}ForearmBend", "{S}LowerArm", "{S}Elbow"),
+        "{c}Hand": ("{S}Hand", "{S}Wrist"),
+    }
+) | {
+    "Hips": ("Hip", "pelvis_root", "Root_Hips"),
+    "hip": ("Hips",),
+    "abdomen": ("abdomenLower", "abdomen1"),
+    "chest": ("chestUpper", "chest1"),
+    "neck": ("neckLower", "neck1"),
+    "Neck1": ("UpperNeck",),
+}
+
+
 def normalize_name(name: str) -> str:
     """Compare joint names loosely: no namespace ("mixamorig:"), case, separators; "L_" = "left"."""
     name = name.split(":")[-1].strip().lower()
@@ -181,17 +258,26 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[\s_.\-]", "", name)
 
 
+def _find(name: str, index: dict[str, int]) -> int | None:
+    """The index of a preset's joint in a file: its own name first, then its aliases."""
+    for candidate in (name, *ALIASES.get(name, ())):
+        if normalize_name(candidate) in index:
+            return index[normalize_name(candidate)]
+    return None
+
+
 def detect_preset(names: list[str], label: str = "the file") -> tuple[Preset, dict[str, int]]:
-    """The first preset whose joints all exist in `names`, and a map source name -> index."""
+    """The first preset whose joints all exist in `names` (by name or alias), and a map
+    preset joint name -> index in `names`."""
     index = {}
     for i, name in enumerate(names):
         index.setdefault(normalize_name(name), i)
     missing = {}
     for preset in PRESETS:
-        needed = preset.source_joints()
-        lacking = [n for n in needed if normalize_name(n) not in index]
+        found = {n: _find(n, index) for n in preset.source_joints()}
+        lacking = [n for n, i in found.items() if i is None]
         if not lacking:
-            return preset, {n: index[normalize_name(n)] for n in needed}
+            return preset, found
         missing[preset.name] = lacking
     closest = min(missing, key=lambda k: len(missing[k]))
     raise UserError(
@@ -305,12 +391,59 @@ def _direction(bone: np.ndarray, offset: np.ndarray) -> np.ndarray:
     return np.where(norm > 1e-9, bone * (length / np.maximum(norm, 1e-9)), offset)
 
 
+def _angle(a: np.ndarray, b: np.ndarray) -> float:
+    cos = np.dot(a, b) / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12)
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
+def is_upright(points: np.ndarray) -> bool:
+    """Whether a pose (22, 3) stands upright along one axis: legs down and spine up within 30
+    degrees of that axis, hips side by side across it. Rigs whose rest pose has every bone along
+    one axis (joint-orient exports) are not, and their rest pose cannot tell up from sideways."""
+    up = points[JOINT_INDEX["head"]] - points[[JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]].mean(0)
+    axis = np.zeros(3)
+    axis[int(np.argmax(np.abs(up)))] = np.sign(up[int(np.argmax(np.abs(up)))]) or 1.0
+    bones = [("left_hip", "left_ankle", -1), ("right_hip", "right_ankle", -1), ("pelvis", "neck", 1)]
+    for a, b, sign in bones:
+        if _angle(points[JOINT_INDEX[b]] - points[JOINT_INDEX[a]], sign * axis) > 30.0:
+            return False
+    across = points[JOINT_INDEX["left_hip"]] - points[JOINT_INDEX["right_hip"]]
+    return abs(90.0 - _angle(across, axis)) < 30.0
+
+
+def reference_pose(rest_points: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The pose that says which way is up and what the torso looks like unbent (22, 3): the
+    source's rest pose when it stands upright, else our own rest pose scaled to the source's legs,
+    stood along the axis the motion itself stands on (the median feet -> head direction) and
+    facing the way the motion's hips face at the start."""
+    if is_upright(rest_points):
+        return rest_points
+    feet = points[:, [JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]].mean(1)
+    up = np.median(points[:, JOINT_INDEX["head"]] - feet, axis=0)
+    axis = int(np.argmax(np.abs(up)))
+    up_unit = np.zeros(3)
+    up_unit[axis] = np.sign(up[axis]) or 1.0
+    lateral = np.median(points[: max(1, len(points) // 10), JOINT_INDEX["left_hip"]]
+                        - points[: max(1, len(points) // 10), JOINT_INDEX["right_hip"]], axis=0)
+    lateral = lateral - up_unit * np.dot(lateral, up_unit)
+    if np.linalg.norm(lateral) < 1e-9:
+        lateral = np.roll(up_unit, 1)
+    lateral /= np.linalg.norm(lateral)
+    forward = np.cross(lateral, up_unit)  # ours: X (left) x Y (up) = Z (forward)
+    basis = np.stack([lateral, up_unit, forward], axis=1)  # our axes -> the source's
+    ours = rest_positions().astype(np.float64)
+    scale = leg_length(rest_points) / leg_length(ours)
+    return (ours * scale) @ basis.T
+
+
 def retarget(names: list[str], rest: np.ndarray, positions: np.ndarray, fps: float, label: str = "the file") -> Motion:
     """Any humanoid rig -> SMPL-22 Motion.
 
     names: source joint names (J); rest: source rest-pose global positions (J, 3);
     positions: source global joint positions per frame (T, J, 3), any units and up axis.
     Translation comes out in metres of our skeleton (source scaled by the ratio of leg lengths).
+    Bone directions come from the source's own forward kinematics, so the rest pose may be any
+    (T, A, or every bone along one axis): see `reference_pose`.
     """
     preset, index = detect_preset(names, label)
     rest_points = smpl_points(preset, index, rest, rest)
@@ -318,8 +451,9 @@ def retarget(names: list[str], rest: np.ndarray, positions: np.ndarray, fps: flo
     source_leg = leg_length(rest_points)
     if source_leg < 1e-9:
         raise UserError(f"cannot retarget {label}: its rest pose has zero-length legs")
-    world = up_axis_rotation(rest_points) * (leg_length(rest_positions()) / source_leg)
-    pose = pose_on_our_skeleton(points @ world.T, rest_points @ world.T)
+    reference = reference_pose(rest_points, points)
+    world = up_axis_rotation(reference) * (leg_length(rest_positions()) / source_leg)
+    pose = pose_on_our_skeleton(points @ world.T, reference @ world.T)
     return Motion.from_positions(pose.astype(np.float32), fps, {"source_rig": preset.name})
 
 

@@ -70,9 +70,11 @@ def run_t2m_evaluation(
     progress: bool = True,
     hml3d_evaluator: str | Path | None = None,
     threads: int = 0,
+    corpus: str | None = None,
 ) -> dict:
     """`threads` > 0 sets torch's intra-op threads. On a CPU shared with other work, 1 thread can be
-    many times faster than 2: spinning threads wait for cores that are busy elsewhere."""
+    many times faster than 2: spinning threads wait for cores that are busy elsewhere. `corpus`
+    (default: the one the evaluator was trained on) gives the real clips of `split`."""
     from motiongen.data.corpus import load_corpus
     from motiongen.metrics.text_to_motion import evaluate_text_to_motion
     from motiongen.models.evaluator import load_evaluator
@@ -88,7 +90,7 @@ def run_t2m_evaluation(
         raise UserError(f"no text-to-motion checkpoint at {checkpoint}")
     evaluator = load_evaluator(evaluator_path)
     hml3d_encode = load_hml3d_encoder(hml3d_evaluator) if hml3d_evaluator else None
-    clips = load_corpus(None if split == "all" else split)
+    clips = load_corpus(None if split == "all" else split, corpus=corpus or evaluator_corpus(evaluator_path))
     if not clips:
         raise UserError(f"the corpus has no '{split}' clips")
 
@@ -138,3 +140,14 @@ def run_t2m_evaluation(
         "cpu": platform.processor() or platform.machine(),
     }
     return result
+
+
+def evaluator_corpus(evaluator_path: str | Path) -> str:
+    """The corpus an evaluator was trained on (its evaluation.json), "builtin" for older ones."""
+    import json
+
+    report = Path(evaluator_path) / "evaluation.json"
+    try:
+        return json.loads(report.read_text(encoding="utf-8"))["config"].get("corpus", "builtin")
+    except (OSError, ValueError, KeyError, TypeError):
+        return "builtin"

@@ -72,7 +72,16 @@ class TextToMotionPipeline(DiffusionPipeline):
             if bar_was_on:
                 hf_logging.enable_progress_bar()
         pipe.set_progress_bar_config(leave=False)
+        from motiongen.conditioning.familiarity import KnownActions
+
+        pipe.known_actions = KnownActions.from_folder(path)
         return pipe
+
+    def unfamiliar(self, prompt: str):
+        """The parts of `prompt` far from every caption the model was trained on, each with the
+        closest actions it knows (conditioning/familiarity.py); empty when the model has no record."""
+        known = getattr(self, "known_actions", None)
+        return [] if known is None else known.unfamiliar(self.text_conditioner.cache, prompt)
 
     @property
     def fps(self) -> float:

@@ -71,7 +71,8 @@ def is_number(value) -> bool:
 
 @dataclass
 class TrainConfig:
-    # data: corpus split and augmentation (see motiongen/data/dataset.py)
+    # data: corpus, split and augmentation (see motiongen/data/dataset.py)
+    corpus: str = "builtin"  # "builtin" (ships with the code) or "v2" (plus the real mocap, data/mocap_corpus.py)
     split: str = "train"
     pool_size: int = 3000
     max_frames: int = 120  # training window, frames at 20 fps
@@ -176,6 +177,8 @@ class TrainConfig:
             problems.append(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if not 2 <= self.min_frames <= self.max_frames:
             problems.append(f"need 2 <= min_frames <= max_frames, got {self.min_frames} and {self.max_frames}")
+        if self.corpus not in ("builtin", "v2"):
+            problems.append(f"corpus must be 'builtin' or 'v2', got {self.corpus!r}")
         if self.width % self.heads:
             problems.append(f"width ({self.width}) must be a multiple of heads ({self.heads})")
         if problems:

@@ -189,7 +189,7 @@ def make_pairs(teacher, teacher_path: Path, config: DistillConfig, folder: Path,
     if clips is None:
         from motiongen.data.corpus import load_corpus
 
-        clips = load_corpus(train_config.split)
+        clips = load_corpus(train_config.split, corpus=train_config.corpus, progress=progress)
     pool = WindowPool.from_config(
         clips,
         train_config,
@@ -336,8 +336,9 @@ def write_student(folder: Path, models, info: dict, teacher_path: Path) -> Path:
     )
     pipe.save_pretrained(str(folder), safe_serialization=True)
     (folder / "distill.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    if (teacher_path / "training.json").exists():
-        shutil.copyfile(teacher_path / "training.json", folder / "training.json")
+    for name in ("training.json", "known_actions.json"):  # what it learnt from, and which actions
+        if (teacher_path / name).exists():
+            shutil.copyfile(teacher_path / name, folder / name)
     return folder
 
 

@@ -37,6 +37,7 @@ class EvaluatorTrainingConfig:
     eval_items: int = 256  # real windows per split for the R-precision report
     seed: int = 0
     threads: int = 1  # more threads only contend on a shared 2-core CPU
+    corpus: str = "builtin"  # "builtin" or "v2" (motiongen.data.corpus)
 
 
 def window_labels(pool, clips) -> torch.Tensor:
@@ -78,7 +79,7 @@ def train_evaluator(
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     start_time = time.time()
-    train_clips = load_corpus("train")
+    train_clips = load_corpus("train", corpus=cfg.corpus, progress=progress)
     pool = WindowPool(
         train_clips, size=cfg.pool_size, max_frames=cfg.max_frames, min_frames=cfg.min_frames,
         compose_prob=cfg.compose_prob, seed=cfg.seed, progress=progress,
@@ -125,7 +126,7 @@ def train_evaluator(
         "final_loss": sum(losses[-50:]) / len(losses[-50:]),
     }
     for split in ("train", "test"):
-        clips = load_corpus(split)
+        clips = load_corpus(split, corpus=cfg.corpus, progress=progress)
         items = build_items(clips, cfg.eval_items, frames=80, seed=1234)
         text = model.encode_texts([it.caption for it in items])
         motion = model.encode_motions([it.motion for it in items])

@@ -197,10 +197,11 @@ def train(
 
 
 def _train(config: TrainConfig, output: Path, checkpoint_dir: Path, resume: bool, steps: int, progress: bool, clips):
+    held_out = None if clips is None else []  # held-out clips, for the familiarity threshold
     if clips is None:
         from motiongen.data.corpus import load_corpus
 
-        clips = load_corpus(config.split)
+        clips = load_corpus(config.split, corpus=config.corpus, progress=progress)
     pool = WindowPool.from_config(clips, config, progress=progress)
     bank = pool.clip_captions()
     written = {c for clip in clips for c in clip.captions}
@@ -262,6 +263,10 @@ def _train(config: TrainConfig, output: Path, checkpoint_dir: Path, resume: bool
     seconds = time.perf_counter() - start
 
     ema.copy_to([p for _, p in _named(models)])
+    if held_out is None:
+        from motiongen.data.corpus import load_corpus
+
+        held_out = load_corpus("test", corpus=config.corpus, progress=progress)
     info = {
         "steps": step,
         "train_seconds_this_session": round(seconds, 1),
@@ -270,4 +275,10 @@ def _train(config: TrainConfig, output: Path, checkpoint_dir: Path, resume: bool
         "clips": [c.name for c in clips],
         "threads": torch.get_num_threads(),
     }
-    return write_pipeline(output / "pipeline", models, config, info)
+    folder = write_pipeline(output / "pipeline", models, config, info)
+    if held_out:  # held-out clips: measure what counts as an unfamiliar prompt (conditioning/familiarity.py)
+        from motiongen.conditioning.familiarity import measure
+
+        report = measure(models["text"].cache, clips, held_out)
+        (folder / "known_actions.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    return folder
