@@ -60,6 +60,14 @@ def run_one(checkpoint: Path, sampler: str, steps: int, args, out: Path) -> dict
     return json.loads(out.read_text())
 
 
+def corpus_name() -> str:
+    """The corpus the shipped evaluator was trained on: its real clips are the reference."""
+    from motiongen.metrics.t2m_benchmark import evaluator_corpus
+    from motiongen.paths import CHECKPOINT_DIR
+
+    return evaluator_corpus(CHECKPOINT_DIR / "evaluator")
+
+
 def corpus_physics() -> str:
     """Physical metrics of the whole real clips of each corpus split (frame-weighted means)."""
     from motiongen.data.corpus import load_corpus
@@ -68,7 +76,7 @@ def corpus_physics() -> str:
 
     rows = []
     for split in ("train", "test"):
-        clips = load_corpus(split)
+        clips = load_corpus(split, corpus=corpus_name())
         mean = average_physics([motion_physics(c.motion) for c in clips], [len(c.motion) for c in clips])
         rows.append([f"corpus {split} clips ({len(clips)}, whole)", *physics_row(mean)])
     return markdown_table(["real data", *(name for name, _ in PHYSICS_COLUMNS.values())], rows)
@@ -86,8 +94,9 @@ def baseline_results(args) -> list[tuple[str, dict]]:
 
     torch.set_num_threads(max(1, args.threads))
     evaluator = load_evaluator(CHECKPOINT_DIR / "evaluator")
-    clips = load_corpus(None if args.split == "all" else args.split)
-    retrieval = retrieval_baseline(load_corpus("train"), evaluator.sentence_embeddings)
+    corpus = corpus_name()
+    clips = load_corpus(None if args.split == "all" else args.split, corpus=corpus)
+    retrieval = retrieval_baseline(load_corpus("train", corpus=corpus), evaluator.sentence_embeddings)
     out = []
     for label, generate in (
         ("baseline: nearest train clip by caption", retrieval),
@@ -106,7 +115,9 @@ def run_label(result: dict) -> str:
     from motiongen.metrics.report import guidance_label
 
     s = result["settings"]
-    return f"{Path(s['checkpoint']).name}, {s['sampler']} {s['steps']} steps{guidance_label(s)}"
+    path = Path(s["checkpoint"])
+    name = path.name if path.parent.name == "checkpoints" else f"{path.parent.name}/{path.name}"
+    return f"{name}, {s['sampler']} {s['steps']} steps{guidance_label(s)}"
 
 
 def results_section(results: list[dict], baselines: list[tuple[str, dict]], args) -> str:
@@ -196,6 +207,8 @@ def main() -> None:
     parser.add_argument("--mm-samples", type=int, default=8)
     parser.add_argument("--split", default="test", choices=("test", "train", "all"))
     parser.add_argument("--checkpoints", type=Path, default=ROOT / "checkpoints")
+    parser.add_argument("--compare", type=Path, action="append", default=[],
+                        help="another folder of checkpoints to run beside them (e.g. an earlier release's)")  # fmt: skip
     parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run (1: see the docs)")
     parser.add_argument("--quiet", action="store_true")
@@ -207,9 +220,11 @@ def main() -> None:
     found = text_to_motion_checkpoints(args.checkpoints)
     if not found:
         print(f"no text-to-motion checkpoint under {args.checkpoints}; nothing to run")
+    for folder in args.compare:
+        found += text_to_motion_checkpoints(folder)
     for checkpoint, runs in found:
         for sampler, steps in runs:
-            out = out_dir / f"{checkpoint.name}_{sampler}{steps}_{args.split}.json"
+            out = out_dir / f"{checkpoint.parent.name}_{checkpoint.name}_{sampler}{steps}_{args.split}.json"
             result = run_one(checkpoint, sampler, steps, args, out)
             if result is not None:
                 results.append(result)

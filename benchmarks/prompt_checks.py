@@ -8,6 +8,7 @@ busy the arms are) and checked against a threshold chosen from the real clips of
 
     .venv/bin/python benchmarks/prompt_checks.py [--checkpoint checkpoints/t2m] [--seeds 5]
         [--sampler ddim --steps 50] [--strips docs/img/prompts] [--json runs/prompt_checks.json]
+        [--extra | --v2]
 
 Prints a Markdown table (prompt, measure, threshold, median over seeds, seeds passing, real clips).
 Prompts in parts ("..., then ...") are made part by part, the pipeline's default; `--whole` makes
@@ -84,6 +85,31 @@ EXTRA_CHECKS = [
 ]
 
 
+# With --v2 only: the actions corpus v2 added (real CMU motion capture, data/mocap_segments.yaml).
+# Thresholds sit below most of the real segments of the action (the "real clips" column) and above
+# what walking or standing gives; they tell the actions apart, they do not judge style.
+V2_CHECKS = [
+    ("a person dances salsa", 4, "step_swing", None, ">", 0.1, "salsa"),
+    ("a person dances salsa", 4, "speed", None, "<", 0.5, "salsa"),  # around one spot
+    ("a person does an indian dance", 4, "arm_speed", None, ">", 0.6, "indian_dance"),
+    ("a person does an indian dance", 4, "speed", None, "<", 0.6, "indian_dance"),
+    ("a person does a karate form in a low stance", 4, "lowest_head", None, "<", 1.38, "karate"),
+    ("a person kicks high with the right leg", 4, "kick_side", None, "<", -0.3, "kick"),
+    ("a person kicks a soccer ball with the right foot", 4, "kick_side", None, "<", -0.1, "kick"),
+    ("a person dribbles a basketball sideways", 4, "pace", None, ">", 0.6, "basketball_dribble"),
+    ("a person runs and ducks under an obstacle", 4, "lowest_head", None, "<", 1.1, "duck"),
+    ("a person runs and ducks under an obstacle", 4, "pace", None, ">", 0.8, "duck"),
+    ("a person runs and dives into a forward roll", 4, "lowest_head", None, "<", 0.6, "dive_roll"),
+    ("a person does a breakdance flip onto the hands", 4, "inverted", None, ">", 0.1, "breakdance"),
+    ("a person does a handstand", 4, "inverted", None, ">", 0.5, "handstand"),
+    ("a person walks in michael jackson style", 4, "pace", None, ">", 0.15, "styled_walk"),
+    ("a person gets up from lying face down", 4, "rise", None, ">", 0.6, "get_up"),
+    ("a person hops on one foot", 4, "kick_height", None, ">", 0.45, "hop"),
+    ("a person runs and jumps over an obstacle", 4, "foot_lift", None, ">", 0.3, "jump_over"),
+    ("a person runs and jumps over an obstacle", 4, "pace", None, ">", 1.2, "jump_over"),
+]
+
+
 def measure(motion: Motion, name: str, part: str | None) -> float:
     if part == "first":
         motion = first_half(motion)
@@ -129,16 +155,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--whole", action="store_true", help="make '..., then ...' prompts in one pass")
     parser.add_argument("--extra", action="store_true", help="run only the checks of actions left out above")
+    parser.add_argument("--v2", action="store_true", help="run only the checks of the actions corpus v2 added")
     parser.add_argument("--strips", type=Path, default=None, help="folder for one film strip per prompt")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     pipe = TextToMotionPipeline.from_pretrained(args.checkpoint)
-    clips = load_corpus(None)
+    clips = load_corpus(None, corpus="v2" if args.v2 else "builtin")
     motions: dict[str, list[Motion]] = {}
     guidance_mode = {} if args.projected is None else {"projected_guidance": args.projected}
-    checks = EXTRA_CHECKS if args.extra else CHECKS
+    checks = V2_CHECKS if args.v2 else EXTRA_CHECKS if args.extra else CHECKS
     start = time.perf_counter()
     for prompt, seconds, *_ in tqdm(checks, desc="prompts"):
         if prompt not in motions:

@@ -114,3 +114,14 @@ def test_pace_follows_a_curved_path_where_speed_sees_only_start_and_end():
     clips = {c.name: c.motion for c in load_corpus(None)}
     walk_half_circle = clips["cmu_walk_turn_right"]
     assert d.pace(walk_half_circle) > 0.75 > d.speed(walk_half_circle) > 0.5
+
+
+def test_kick_height_and_lowest_head_on_a_body_lowered_for_two_frames():
+    from motiongen.motion.skeleton import JOINT_INDEX, rest_positions
+
+    motion = t_pose(frames=20)
+    rest = rest_positions() + motion.root[0] - rest_positions()[0]
+    assert d.kick_height(motion) == pytest.approx(rest[JOINT_INDEX["left_ankle"], 1], abs=1e-5)
+    motion.root[5:7, 1] -= 0.5  # a duck: the whole body 0.5 m lower for two frames
+    assert d.lowest_head(motion) == pytest.approx(rest[JOINT_INDEX["head"], 1] - 0.5, abs=1e-5)
+    assert d.kick_height(motion) == pytest.approx(rest[JOINT_INDEX["left_ankle"], 1], abs=1e-5)

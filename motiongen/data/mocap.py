@@ -137,7 +137,9 @@ def propose_segments(root: Path) -> list[dict]:
     written by watching each segment; the build reads that table, not this."""
     out = []
     for folder in SOURCES:
-        files = sorted(p.relative_to(root).as_posix() for p in (root / folder).glob("*") if p.suffix in (".bvh", ".txt"))
+        files = sorted(
+            p.relative_to(root).as_posix() for p in (root / folder).glob("*") if p.suffix in (".bvh", ".txt")
+        )
         for file in files:
             partner = partner_file(file)
             if partner is not None and int(Path(file).stem) > 15:

@@ -423,8 +423,11 @@ def reference_pose(rest_points: np.ndarray, points: np.ndarray) -> np.ndarray:
     axis = int(np.argmax(np.abs(up)))
     up_unit = np.zeros(3)
     up_unit[axis] = np.sign(up[axis]) or 1.0
-    lateral = np.median(points[: max(1, len(points) // 10), JOINT_INDEX["left_hip"]]
-                        - points[: max(1, len(points) // 10), JOINT_INDEX["right_hip"]], axis=0)
+    lateral = np.median(
+        points[: max(1, len(points) // 10), JOINT_INDEX["left_hip"]]
+        - points[: max(1, len(points) // 10), JOINT_INDEX["right_hip"]],
+        axis=0,
+    )
     lateral = lateral - up_unit * np.dot(lateral, up_unit)
     if np.linalg.norm(lateral) < 1e-9:
         lateral = np.roll(up_unit, 1)

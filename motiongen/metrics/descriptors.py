@@ -116,6 +116,17 @@ def side_reach(motion: Motion, joint: str) -> float:
     return float(reach[:, 0].max() - reach[:, 1].max())
 
 
+def kick_height(motion: Motion) -> float:
+    """The highest an ankle gets (m): about 0.3 walking, above 0.9 in a high kick."""
+    return float(motion.positions()[:, ANKLES, 1].max())
+
+
+def lowest_head(motion: Motion) -> float:
+    """The lowest the head gets (m): about 1.45 standing and walking, lower when ducking, in a low
+    stance, rolling or lying."""
+    return float(motion.positions()[:, HEAD, 1].min())
+
+
 DESCRIPTORS = {
     "speed": speed,
     "travel": travel,
@@ -130,7 +141,9 @@ DESCRIPTORS = {
     "arm_speed": arm_speed,
     "kick_side": lambda m: side_reach(m, "foot"),
     "punch_side": lambda m: side_reach(m, "wrist"),
+    "kick_height": kick_height,
+    "lowest_head": lowest_head,
 }
 UNITS = {"speed": "m/s", "travel": "m", "pace": "m/s", "foot_lift": "m", "inverted": "s", "head_height": "m", "rise": "m",
          "turn": "deg", "step_swing": "m", "kick_side": "m", "punch_side": "m", "hands_overhead": "s",
-         "arm_speed": "m/s"}  # fmt: skip
+         "arm_speed": "m/s", "kick_height": "m", "lowest_head": "m"}  # fmt: skip
