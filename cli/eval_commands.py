@@ -26,20 +26,14 @@ def _write_json(path: Path, data, force: bool) -> None:
 def _load_positions(path: Path):
     """(positions, fps): raw joint files (.npy of shape (T, 22, 3), HumanML3D `new_joints`, 20 fps)
     are measured as they are, so bone-length drift shows; every other file through `load_motion`."""
-    import numpy as np
-
-    from motiongen.errors import UserError
+    from motiongen import validate
     from motiongen.io import load_motion
+    from motiongen.io.arrays import read_npy
 
     if path.suffix.lower() == ".npy" and path.is_file():
-        try:
-            array = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise UserError(f"cannot read {path.name}: {exc}") from exc
-        if array.ndim == 3 and array.shape[1:] == (22, 3):
-            if not np.isfinite(array).all():
-                raise UserError(f"{path.name} contains NaN or infinite values")
-            return array, 20.0
+        array = read_npy(path)
+        if array.ndim == 3 and array.shape[1:] == (22, 3) and len(array):
+            return validate.array(array, f"{path.name}: joint positions").astype("float64"), 20.0
     motion = load_motion(path)
     return motion.positions(), motion.fps
 
@@ -57,6 +51,10 @@ def physics(
     from motiongen.metrics.physics import average_physics, physics_metrics
     from motiongen.metrics.report import PHYSICS_COLUMNS, physics_row
 
+    if json_out:
+        from motiongen.io.atomic import check_writable
+
+        check_writable(json_out, force, "--json")  # fail before measuring, not after
     results = {}
     frames = []
     for path in inputs:
@@ -106,12 +104,22 @@ def t2m(
     """Benchmark a text-to-motion model against real corpus data (HumanML3D protocol + physics + speed)."""
     from rich.console import Console
 
+    from motiongen import validate
     from motiongen.errors import UserError
     from motiongen.metrics.t2m_benchmark import run_t2m_evaluation
     from motiongen.paths import CHECKPOINT_DIR
 
     if split not in ("test", "train", "all"):
         raise UserError(f"unknown split '{split}' (test, train or all)")
+    if sampler not in ("ddim", "dpm", "flow"):
+        raise UserError(f"unknown sampler '{sampler}' (ddim, dpm or flow)")
+    validate.integer(steps, "--steps", 1, 1000)
+    validate.number(guidance, "--guidance", 0.0, validate.MAX_GUIDANCE)
+    validate.integer(repeats, "--repeats", 1, 100)
+    validate.integer(samples, "--samples", 1, 100_000)
+    validate.integer(mm_prompts, "--mm-prompts", 0, 1000)
+    validate.integer(mm_samples, "--mm-samples", 1, 1000)
+    validate.seed(seed, count=repeats * 1000)  # each run and sample offsets the seed
     set_threads(threads)  # checks the count before the long run
     if json_out:
         from motiongen.io.atomic import check_writable
@@ -164,15 +172,20 @@ def train_evaluator_command(
     quiet: bool = QUIET,
 ) -> None:
     """Train the contrastive text-motion evaluator on the corpus train split (minutes on a CPU)."""
+    from motiongen import validate
     from motiongen.errors import UserError
+    from motiongen.io.atomic import check_folder
     from motiongen.paths import CHECKPOINT_DIR
     from motiongen.training.train_evaluator import EvaluatorTrainingConfig, train_evaluator
 
     output = output or CHECKPOINT_DIR / "evaluator"
+    if output.exists() and not output.is_dir():
+        raise UserError(f"--output {output} is a file; the evaluator needs a folder")
     if (output / "config.json").exists() and not force:
         raise UserError(f"{output} already holds an evaluator; pass --force to replace it")
-    if steps < 1:
-        raise UserError("--steps must be at least 1")
+    check_folder(output)
+    validate.integer(steps, "--steps", 1, validate.MAX_TRAIN_STEPS)
+    validate.seed(seed)
     if corpus not in ("builtin", "v2"):
         raise UserError(f"unknown corpus '{corpus}' (builtin or v2)")
     config = EvaluatorTrainingConfig(steps=steps, seed=seed, corpus=corpus)

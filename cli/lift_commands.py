@@ -14,13 +14,13 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
 
     if text is None:
         return None
+    from motiongen import validate
+
     try:
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise UserError(f"--image-size must look like 1920x1080, got '{text}'") from None
-    if width < 1 or height < 1:
-        raise UserError(f"--image-size must be positive, got '{text}'")
-    return width, height
+    return validate.image_size(width, height, "--image-size")
 
 
 def lift(
@@ -40,9 +40,11 @@ def lift(
     quiet: bool = QUIET,
 ) -> None:
     """Lift a video of one person to 3D motion."""
+    from motiongen import validate
     from motiongen.errors import UserError
     from motiongen.io import WRITERS, save_motion
     from motiongen.io.atomic import check_writable
+    from motiongen.lifting.sources import input_kind
 
     if output.suffix.lower() not in WRITERS:
         raise UserError(f"cannot write '{output.name}': use one of {', '.join(sorted(WRITERS))}")
@@ -51,11 +53,15 @@ def lift(
         if overlay.suffix.lower() not in (".mp4", ".gif"):
             raise UserError(f"--overlay must be an .mp4 or .gif file, got '{overlay.name}'")
         check_writable(overlay, force)
-    if fps is not None and not 0 < fps < 1000:
-        raise UserError(f"--fps must be between 0 and 1000, got {fps}")
-    if focal is not None and not focal > 0:
-        raise UserError(f"--focal must be positive, got {focal}")
+    if fps is not None:
+        validate.fps(fps, "--fps")
+    if focal is not None:
+        validate.number(focal, "--focal", 0.0, validate.MAX_ABS_VALUE, above=True)
     size = _parse_size(image_size)
+    if input_kind(input) == "keypoints":
+        from motiongen.lifting.sources import read_keypoint_file
+
+        read_keypoint_file(input, fps, size)  # a bad keypoint file fails before the model loads
 
     from motiongen.pipelines.lift import DEFAULT_CHECKPOINT, LiftPipeline
 

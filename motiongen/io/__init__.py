@@ -74,6 +74,21 @@ def load_motion(path: str | Path):
         raise UserError(f"cannot read {path.name}: {exc}") from exc
 
 
+def load_people(path: str | Path) -> list:
+    """Every person in a file: several for a several-person .npz (a duet), else one."""
+    path = Path(path)
+    if path.suffix.lower() == ".npz" and path.is_file():
+        from motiongen.io import npz
+
+        try:
+            return npz.read_people(path)
+        except UserError:
+            raise
+        except Exception as exc:
+            raise UserError(f"cannot read {path.name}: {exc}") from exc
+    return [load_motion(path)]
+
+
 def save_motion(motions, path: str | Path, force: bool = False, **options) -> Path:
     """Write one `Motion` or a list of them (several people) to `path`, atomically."""
     path = Path(path)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from motiongen import validate
 from motiongen.errors import UserError
 from motiongen.io import single_person
 from motiongen.io.retarget import exact_smpl_scale, retarget
@@ -210,7 +211,7 @@ def _numbers(tokens, count, number, label, what) -> np.ndarray:
         raise UserError(f"{label} is corrupt (line {number}): {what} values are not numbers") from None
     if len(values) != count or not np.isfinite(values).all():
         raise UserError(f"{label} is corrupt (line {number}): {what} needs {count} finite numbers")
-    return values
+    return validate.array(values, f"{label} (line {number}) {what}")
 
 
 def _parse_motion(motion: str, n_channels: int, label: str) -> tuple[float, np.ndarray]:
@@ -224,8 +225,9 @@ def _parse_motion(motion: str, n_channels: int, label: str) -> tuple[float, np.n
         raise UserError(f"{label} is corrupt: bad 'Frames:' or 'Frame Time:' value") from None
     if n_frames <= 0:
         raise UserError(f"{label} has no frames")
-    if not dt > 0:
-        raise UserError(f"{label} is corrupt: 'Frame Time:' must be positive, got {dt}")
+    validate.frame_time(dt, f"{label}: 'Frame Time:'")
+    if n_channels == 0:
+        raise UserError(f"{label} has no CHANNELS, so its frames hold no motion")
     tokens = motion[frame_time.end() :].split()
     needed = n_frames * n_channels
     if len(tokens) < needed:
@@ -239,8 +241,7 @@ def _parse_motion(motion: str, n_channels: int, label: str) -> tuple[float, np.n
     except ValueError:
         bad = next(t for t in tokens[:needed] if not _is_number(t))
         raise UserError(f"{label} is corrupt: motion value '{bad}' is not a number") from None
-    if not np.isfinite(values).all():
-        raise UserError(f"{label} contains NaN or infinite motion values")
+    validate.array(values, f"{label}: motion values")
     return dt, values.reshape(n_frames, n_channels)
 
 
@@ -255,7 +256,7 @@ def _is_number(token: str) -> bool:
 def read_bvh(path: str | Path) -> Bvh:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = path.read_text(encoding="utf-8-sig", errors="replace")  # -sig: a leading BOM is fine
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror}") from None
     return parse_bvh(text, path.name)
@@ -274,7 +275,7 @@ def read_unchecked(path: str | Path, fps: float | None = None) -> Motion:
     `fps` overrides a frame rate the file gets wrong."""
     bvh = read_bvh(path)
     if fps is not None:
-        bvh.frame_time = 1.0 / fps
+        bvh.frame_time = 1.0 / validate.fps(fps)
     scale = exact_smpl_scale(bvh.names, bvh.parents, bvh.offsets)
     if scale is not None:  # our own skeleton: take the rotations as they are
         rot, trans = bvh.local_transforms()

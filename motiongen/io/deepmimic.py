@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from motiongen import validate
 from motiongen.data.floor import put_on_floor
 from motiongen.errors import UserError
 from motiongen.motion.motion import DEFAULT_FPS, Motion
@@ -66,17 +67,22 @@ def read_clip(path: str | Path) -> tuple[np.ndarray, bool]:
     """Frames (T, 44) float64 and whether the clip loops ("Loop": "wrap")."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
         frames = np.asarray(data["Frames"], dtype=np.float64)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UserError(f"{path.name} is not a DeepMimic motion file: {exc}") from exc
+    except (ValueError, KeyError, TypeError, IndexError, RecursionError, UnicodeDecodeError) as exc:
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        raise UserError(f"{path.name} is not a DeepMimic motion file ({reason})") from None
     if frames.ndim != 2 or frames.shape[1] != FRAME_SIZE or len(frames) < 2:
         raise UserError(
             f"{path.name}: expected at least 2 frames of {FRAME_SIZE} numbers (DeepMimic humanoid), "
             f"got shape {frames.shape}"
         )
-    if not np.isfinite(frames).all():
-        raise UserError(f"{path.name} contains NaN or infinite values")
+    validate.array(frames, f"{path.name}: frames")
+    quats = np.stack([frames[:, start : start + 4] for start in _QUAT.values()], 1)
+    if (np.linalg.norm(quats, axis=-1) < 1e-6).any():
+        raise UserError(f"{path.name} holds a zero-length quaternion; DeepMimic rotations are unit quaternions (w, x, y, z)")
+    for duration in np.unique(frames[:-1, 0]):  # the last frame's duration is never used
+        validate.frame_time(duration, f"{path.name}: a frame's duration")
     return frames, str(data.get("Loop", "none")).lower() == "wrap"
 
 

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from motiongen import validate
 from motiongen.errors import UserError
 from motiongen.io import single_person
+from motiongen.io.arrays import read_npy
 from motiongen.motion.motion import Motion
 from motiongen.motion.skeleton import NUM_JOINTS
 
@@ -26,15 +28,7 @@ def read(path: str | Path) -> Motion:
     with open(path, "rb") as f:
         if f.read(6) != b"\x93NUMPY":
             raise UserError(f"{path.name} is not a NumPy .npy file")
-    try:
-        joints = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        reason = "holds Python objects, which are not loaded for safety" if "pickle" in str(exc) else f"({exc})"
-        raise UserError(f"{path.name} is not a joint-position .npy file: {reason}") from None
-    except (OSError, EOFError) as exc:
-        raise UserError(f"{path.name} is not a valid .npy file ({exc})") from None
-    if not isinstance(joints, np.ndarray) or not np.issubdtype(joints.dtype, np.number):
-        raise UserError(f"{path.name} does not hold numbers")
+    joints = read_npy(path)
     if joints.ndim == 2 and joints.shape[1] == HUMANML3D_FEATURE_DIM:
         raise UserError(
             f"{path.name} holds HumanML3D's {HUMANML3D_FEATURE_DIM}-D feature vectors (new_joint_vecs); "
@@ -44,8 +38,7 @@ def read(path: str | Path) -> Motion:
         raise UserError(
             f"{path.name} should hold HumanML3D joint positions of shape (T, {NUM_JOINTS}, 3), got {joints.shape}"
         )
-    if not np.isfinite(joints).all():
-        raise UserError(f"{path.name} contains NaN or infinite positions")
+    validate.array(joints, f"{path.name}: joint positions")
     return Motion.from_positions(joints.astype(np.float32), HUMANML3D_FPS)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from motiongen.errors import UserError
 from motiongen.lifting.sources import FrameSource, Keypoints2D
 
 DETECTOR = "mediapipe-pose-0.10.21-complexity1"
@@ -78,34 +79,41 @@ def cache_path(input_path: Path) -> Path:
 def _load_cache(path: Path, signature: str) -> Keypoints2D | None:
     if not path.exists():
         return None
+    from motiongen.io.arrays import read_npz
+
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if str(data["signature"]) != signature or str(data["detector"]) != DETECTOR:
-                return None
-            return Keypoints2D(
-                data["points"],
-                data["scores"],
-                "mediapipe33",
-                float(data["fps"]),
-                tuple(int(v) for v in data["image_size"]),
-            )
+        data = read_npz(path)  # sizes checked: a user's file of this name cannot make us allocate much
+        if str(data["signature"]) != signature or str(data["detector"]) != DETECTOR:
+            return None
+        return Keypoints2D(
+            data["points"],
+            data["scores"],
+            "mediapipe33",
+            float(data["fps"]),
+            tuple(int(v) for v in data["image_size"]),
+        )
     except Exception:  # a damaged cache is simply redone
         return None
 
 
+def _is_ours(path: Path) -> bool:
+    """Whether `path` is a detection cache we wrote (a user's file of that name is left alone)."""
+    from motiongen.io.arrays import read_npz
+
+    try:
+        return {"signature", "detector", "points"} <= read_npz(path).keys()
+    except UserError:
+        return False
+
+
 def _save_cache(path: Path, kp: Keypoints2D, signature: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(
-        tmp,
-        points=kp.points,
-        scores=kp.scores,
-        fps=kp.fps,
-        image_size=np.array(kp.image_size),
-        signature=signature,
-        detector=DETECTOR,
-    )
-    os.replace(tmp, path)
+    from motiongen.io.atomic import atomic_path
+
+    if path.exists() and not _is_ours(path):
+        return  # never overwrite a file we did not write
+    arrays = dict(points=kp.points, scores=kp.scores, fps=kp.fps, image_size=np.array(kp.image_size))
+    with atomic_path(path, force=True) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays, signature=signature, detector=DETECTOR)
 
 
 def detect_keypoints(source: FrameSource, progress: bool = True, use_cache: bool = True) -> Keypoints2D:
@@ -121,6 +129,6 @@ def detect_keypoints(source: FrameSource, progress: bool = True, use_cache: bool
     kp = Keypoints2D(points, scores, "mediapipe33", source.fps, tuple(source.size))
     try:
         _save_cache(cache, kp, signature)
-    except OSError:
+    except (OSError, UserError):
         pass  # caching is a convenience; lifting goes on without it
     return kp

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from motiongen import validate
 from motiongen.errors import UserError
+from motiongen.io.arrays import read_npz
 from motiongen.lifting.keypoints import SOURCE_JOINT_COUNTS
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".gif"}
@@ -127,7 +129,12 @@ def _as_array(keypoints, path: Path) -> np.ndarray:
     """[x, y, s] * J (flat) or [[x, y, s], ...] -> (J, 3); [x, y] pairs get score 1."""
     arr = np.asarray(keypoints, dtype=np.float64)
     if arr.ndim == 1:
-        arr = arr.reshape(-1, 3) if len(arr) % 3 == 0 and len(arr) // 3 in SOURCE_JOINT_COUNTS else arr.reshape(-1, 2)
+        if len(arr) % 3 == 0 and len(arr) // 3 in SOURCE_JOINT_COUNTS:
+            arr = arr.reshape(-1, 3)
+        elif len(arr) % 2 == 0 and len(arr) // 2 in SOURCE_JOINT_COUNTS:
+            arr = arr.reshape(-1, 2)
+        else:
+            raise UserError(f"{path.name}: a person has {len(arr)} keypoint values; expected [x, y, score] * 17 or 33")
     if arr.ndim != 2 or arr.shape[1] not in (2, 3):
         raise UserError(f"{path.name}: cannot understand keypoints of shape {arr.shape}")
     if arr.shape[1] == 2:
@@ -137,15 +144,15 @@ def _as_array(keypoints, path: Path) -> np.ndarray:
 
 def _read_json(path: Path) -> tuple[np.ndarray, float | None, tuple[int, int] | None]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path.name} is not valid JSON: {exc}") from exc
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise UserError(f"{path.name} is not valid JSON: {str(exc).splitlines()[0][:200]}") from None
     fps, size = None, None
     if isinstance(data, dict) and "annotations" in data:  # COCO annotation file
         images = sorted(data.get("images", []), key=lambda im: (str(im.get("file_name", "")), im.get("id", 0)))
         order = {im["id"]: i for i, im in enumerate(images)}
         if images and "width" in images[0]:
-            size = (int(images[0]["width"]), int(images[0]["height"]))
+            size = [images[0]["width"], images[0]["height"]]
         frames = [[] for _ in images]
         for ann in data["annotations"]:
             if ann.get("image_id") in order:
@@ -158,7 +165,7 @@ def _read_json(path: Path) -> tuple[np.ndarray, float | None, tuple[int, int] | 
         if isinstance(data, dict):
             fps = data.get("fps")
             if "image_size" in data:
-                size = tuple(int(v) for v in data["image_size"])
+                size = data["image_size"]
             data = data.get("frames", data.get("results"))
         if not isinstance(data, list):
             raise UserError(f"{path.name}: expected a list of per-frame results with 'keypoints', or COCO annotations")
@@ -166,6 +173,7 @@ def _read_json(path: Path) -> tuple[np.ndarray, float | None, tuple[int, int] | 
         if data and all(isinstance(d, dict) and "image_id" in d for d in data):  # detector results
             ids = sorted({d["image_id"] for d in data}, key=lambda v: (isinstance(v, str), v))
             if all(isinstance(i, int) for i in ids):  # frame numbers: frames with nobody are missing
+                validate.frame_count(ids[-1] - ids[0] + 1, path.stat().st_size, f"{path.name} (image_id)")
                 ids = list(range(ids[0], ids[-1] + 1))
             by_id = {i: [] for i in ids}
             for d in data:
@@ -180,6 +188,7 @@ def _read_json(path: Path) -> tuple[np.ndarray, float | None, tuple[int, int] | 
                 else:
                     frames.append([d] if d else [])
 
+    validate.frame_count(len(frames), path.stat().st_size, path.name)
     per_frame = []
     for people in frames:
         people = [p for p in people if isinstance(p, dict) and p.get("keypoints") is not None]
@@ -203,23 +212,29 @@ def _read_json(path: Path) -> tuple[np.ndarray, float | None, tuple[int, int] | 
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, float | None, tuple[int, int] | None]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if "keypoints" not in data:
-                raise UserError(f"{path.name}: no 'keypoints' array (expected shape (T, 17|33, 2|3))")
-            kp = np.asarray(data["keypoints"], np.float64)
-            if kp.ndim != 3 or kp.shape[-1] not in (2, 3):
-                raise UserError(f"{path.name}: 'keypoints' must have shape (T, 17|33, 2|3), got {kp.shape}")
-            if kp.shape[-1] == 2:
-                scores = np.asarray(data["scores"], np.float64) if "scores" in data else np.ones(kp.shape[:2])
-                kp = np.concatenate([kp, scores[..., None]], -1)
-            fps = float(data["fps"]) if "fps" in data else None
-            size = tuple(int(v) for v in data["image_size"]) if "image_size" in data else None
-    except UserError:
-        raise
-    except Exception as exc:
-        raise UserError(f"cannot read {path.name}: {exc}") from exc
+    data = read_npz(path)
+    if "keypoints" not in data:
+        raise UserError(f"{path.name}: no 'keypoints' array (expected shape (T, 17|33, 2|3))")
+    kp = validate.array(data["keypoints"], f"{path.name}: 'keypoints'").astype(np.float64)
+    if kp.ndim != 3 or kp.shape[-1] not in (2, 3):
+        raise UserError(f"{path.name}: 'keypoints' must have shape (T, 17|33, 2|3), got {kp.shape}")
+    if kp.shape[-1] == 2:
+        scores = validate.array(data["scores"], f"{path.name}: 'scores'") if "scores" in data else np.ones(kp.shape[:2])
+        if scores.shape != kp.shape[:2]:
+            raise UserError(f"{path.name}: 'scores' must have shape {kp.shape[:2]}, got {scores.shape}")
+        kp = np.concatenate([kp, scores[..., None]], -1)
+    fps = _one_number(data, "fps", path)
+    size = data["image_size"].ravel().tolist() if "image_size" in data else None
     return kp, fps, size
+
+
+def _one_number(data: dict, key: str, path: Path) -> float | None:
+    if key not in data:
+        return None
+    value = validate.array(data[key], f"{path.name}: '{key}'")
+    if value.size != 1:
+        raise UserError(f"{path.name}: '{key}' must be one number, got shape {value.shape}")
+    return value.item()
 
 
 def read_keypoint_file(path: Path, fps: float | None = None, image_size: tuple[int, int] | None = None) -> Keypoints2D:
@@ -227,11 +242,19 @@ def read_keypoint_file(path: Path, fps: float | None = None, image_size: tuple[i
     path = Path(path)
     try:
         kp, file_fps, file_size = (_read_json if path.suffix.lower() == ".json" else _read_npz)(path)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # well-formed JSON, wrong content
-        raise UserError(f"{path.name}: cannot read keypoints ({type(exc).__name__}: {exc})") from exc
-    if not np.isfinite(kp).all():
-        raise UserError(f"{path.name}: keypoints contain NaN or infinite values")
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError, RecursionError) as exc:
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]  # well-formed JSON, wrong content
+        raise UserError(f"{path.name}: cannot read keypoints ({reason})") from None
+    validate.array(kp, f"{path.name}: keypoints")
     layout = _layout(kp.shape[1], path)
+    if file_size is not None:
+        if not isinstance(file_size, list | tuple) or len(file_size) != 2:
+            raise UserError(f"{path.name}: 'image_size' must be [width, height], got {file_size!r}"[:300])
+        file_size = validate.image_size(*file_size, name=f"{path.name}: 'image_size'")
+    if file_fps is not None:
+        file_fps = validate.fps(file_fps, f"{path.name}: 'fps'")
+    if fps is not None:
+        fps = validate.fps(fps, "--fps")
     size = image_size or file_size
     points, scores = kp[..., :2], np.clip(kp[..., 2], 0, 1)
     seen = scores > 0

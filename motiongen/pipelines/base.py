@@ -22,3 +22,65 @@ def frames_for(seconds: float, fps: float) -> int:
     if frames < 2:
         raise UserError(f"--seconds must be at least {2 / fps:g} s (two frames), got {seconds:g}")
     return frames
+
+
+# The modules a pipeline folder may name for its parts. model_index.json is untrusted input and
+# diffusers imports whatever module it names, so the names are checked before diffusers sees them.
+ALLOWED_COMPONENTS = {
+    "motiongen.models.denoiser": {"MotionDenoiser"},
+    "motiongen.conditioning.text": {"TextConditioner"},
+    "motiongen.conditioning.partner": {"PartnerConditioner"},
+    "motiongen.models.lifter": {"TemporalLifter"},
+    "diffusers": {"DDIMScheduler", "DDPMScheduler", "DPMSolverMultistepScheduler", "FlowMatchEulerDiscreteScheduler"},
+}
+
+
+def check_components(folder) -> None:
+    """Refuse a model_index.json that names any module or class outside ALLOWED_COMPONENTS."""
+    import json
+    from pathlib import Path
+
+    index_file = Path(folder) / "model_index.json"
+    try:
+        index = json.loads(index_file.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise UserError(f"corrupt checkpoint: cannot read {index_file} ({type(exc).__name__})") from None
+    if not isinstance(index, dict):
+        raise UserError(f"corrupt checkpoint: {index_file} must hold a mapping")
+    for name, entry in index.items():
+        if name.startswith("_"):
+            continue
+        if entry is None or entry == [None, None]:
+            continue  # a part left out
+        library, cls = entry if isinstance(entry, list) and len(entry) == 2 else (None, None)
+        if not isinstance(library, str) or cls not in ALLOWED_COMPONENTS.get(library, ()):
+            raise UserError(
+                f"checkpoint {folder} names an unknown part {name}: {entry!r}"[:300]
+                + "; only motiongen's own parts are loaded, never code a checkpoint names"
+            )
+
+
+def check_weights(folder, modules: dict) -> None:
+    """Each part's weight file must hold exactly the tensors its config builds: a config saying 2
+    layers over weights of 4 would otherwise load with a warning and generate nonsense."""
+    from pathlib import Path
+
+    from diffusers.utils import SAFETENSORS_WEIGHTS_NAME
+    from safetensors import safe_open
+
+    for name, module in modules.items():
+        file = Path(folder) / name / SAFETENSORS_WEIGHTS_NAME
+        try:
+            with safe_open(str(file), "pt") as weights:
+                stored = set(weights.keys())
+        except Exception as exc:  # safetensors raises its own error types for corrupt files
+            raise UserError(f"corrupt checkpoint: cannot read {file} ({type(exc).__name__})") from None
+        expected = set(module.state_dict())
+        if stored != expected:
+            extra, missing = sorted(stored - expected), sorted(expected - stored)
+            what = f"{len(extra)} tensors its config has no place for (e.g. {extra[0]})" if extra else (
+                f"no {missing[0]} and {len(missing) - 1} more tensors its config needs")
+            raise UserError(f"checkpoint {folder}: {name}/ weights do not match {name}/config.json: {what}")
+        for key, tensor in module.state_dict().items():
+            if tensor.is_floating_point() and not tensor.isfinite().all():
+                raise UserError(f"checkpoint {folder}: {name}/ weight {key} holds NaN or infinite values; retrain it")
