@@ -208,10 +208,13 @@ def main() -> None:
     parser.add_argument("--split", default="test", choices=("test", "train", "all"))
     parser.add_argument("--checkpoints", type=Path, default=ROOT / "checkpoints")
     parser.add_argument("--compare", type=Path, action="append", default=[],
-                        help="another folder of checkpoints to run beside them (e.g. an earlier release's)")  # fmt: skip
+                        help="another folder of checkpoints to run beside them (e.g. an earlier release's)")
+    parser.add_argument("--compare-json", type=Path, action="append", default=[],
+                        help="a result `motiongen eval t2m --json` wrote earlier, shown beside them")  # fmt: skip
     parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run (1: see the docs)")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="take runs already in runs/benchmarks/ instead of rerunning")
     args = parser.parse_args()
 
     out_dir = ROOT / "runs" / "benchmarks"
@@ -225,9 +228,13 @@ def main() -> None:
     for checkpoint, runs in found:
         for sampler, steps in runs:
             out = out_dir / f"{checkpoint.parent.name}_{checkpoint.name}_{sampler}{steps}_{args.split}.json"
+            if args.reuse and out.exists():  # measured earlier in this folder: take it as it is
+                results.append(json.loads(out.read_text()))
+                continue
             result = run_one(checkpoint, sampler, steps, args, out)
             if result is not None:
                 results.append(result)
+    results += [json.loads(path.read_text()) for path in args.compare_json]
     write_section(args.doc, results_section(results, baseline_results(args), args))
     print(f"wrote {args.doc}")
 

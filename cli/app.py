@@ -10,6 +10,7 @@ import typer
 from motiongen.cli import (
     data_commands,
     distill_commands,
+    duet_commands,
     eval_commands,
     generate_commands,
     lift_commands,
@@ -27,21 +28,55 @@ motion_commands.register(app)
 generate_commands.register(app)
 lift_commands.register(app)
 distill_commands.register(app)
+duet_commands.register(app)
 app.add_typer(data_commands.app, name="data")
 app.add_typer(eval_commands.app, name="eval")
 
 
 def main() -> None:
+    """The `motiongen` command: bad input (UserError, or a usage error) is one line and exit 2;
+    Ctrl-C and SIGTERM print "interrupted", remove our temp files and exit 128 + the signal."""
+    import signal
+
     from motiongen.errors import UserError
 
+    try:  # typer >= 0.25 carries its own copy of click
+        from typer._click.exceptions import NoArgsIsHelpError, UsageError
+    except ImportError:
+        from click.exceptions import NoArgsIsHelpError, UsageError
+
+    received = []
+
+    def on_signal(signum, frame):
+        received.append(signum)
+        raise KeyboardInterrupt  # unwinds through every `finally`, so temp files are removed
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        app()
+        code = app(standalone_mode=False)
     except UserError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
+        _fail(f"error: {exc}")
+    except NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help())
+        sys.exit(exc.exit_code)
+    except UsageError as exc:
+        hint = f"; see '{exc.ctx.command_path} --help'" if exc.ctx is not None else ""
+        _fail(f"error: {exc.format_message().rstrip('.')}{hint}")
+    except (KeyboardInterrupt, typer.Abort):
+        code = 130
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if code == 130 or received:  # typer turns KeyboardInterrupt into exit code 130
         typer.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(128 + (received[-1] if received else signal.SIGINT))
+    if isinstance(code, int) and code:
+        sys.exit(code)
+
+
+def _fail(line: str) -> None:
+    typer.echo(" ".join(line.split()), err=True)  # one line, whatever the message holds
+    sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,10 @@ def _read_prompts(prompt: str | None, prompts_file: Path | None) -> list[str]:
     if prompts_file is not None:
         if not prompts_file.is_file():
             raise UserError(f"prompts file not found: {prompts_file}")
-        lines = [line.strip() for line in prompts_file.read_text(encoding="utf-8").splitlines()]
+        try:
+            lines = [line.strip() for line in prompts_file.read_text(encoding="utf-8-sig").splitlines()]
+        except UnicodeDecodeError:
+            raise UserError(f"{prompts_file} is not UTF-8 text; save it as UTF-8, one prompt per line") from None
         prompts = [line for line in lines if line and not line.startswith("#")]
         if not prompts:
             raise UserError(f"{prompts_file} holds no prompts (one per line)")
@@ -74,23 +77,26 @@ def generate(
     whole: bool = typer.Option(
         False, "--whole", help="Make a '..., then ...' prompt in one pass, not part by part (the default)."
     ),
+    cleanup: bool = typer.Option(
+        True,
+        "--cleanup/--no-cleanup",
+        help="Plant the feet and keep the body on the floor, not in it (--no-cleanup: the model's raw output).",
+    ),
     threads: int = THREADS,
     force: bool = FORCE,
     quiet: bool = QUIET,
 ) -> None:
     """Generate motion from text."""
+    from motiongen import validate
     from motiongen.errors import UserError
 
     prompts = _read_prompts(prompt, prompts_file)
     set_threads(threads)
-    if num_samples < 1 or num_samples > 100:
-        raise UserError(f"--num-samples must be between 1 and 100, got {num_samples}")
-    if not 1 <= steps <= 1000:
-        raise UserError(f"--steps must be between 1 and 1000, got {steps}")
-    if guidance < 0:
-        raise UserError(f"--guidance must be >= 0, got {guidance}")
-    if side_guidance < 0:
-        raise UserError(f"--side-guidance must be >= 0, got {side_guidance}")
+    validate.integer(num_samples, "--num-samples", 1, 100)
+    validate.integer(steps, "--steps", 1, 1000)
+    validate.number(guidance, "--guidance", 0.0, validate.MAX_GUIDANCE)
+    validate.number(side_guidance, "--side-guidance", 0.0, validate.MAX_GUIDANCE)
+    validate.seed(seed, count=len(prompts) * num_samples)
     if sampler not in ("ddim", "dpm", "flow"):
         raise UserError(f"--sampler must be ddim, dpm or flow, got '{sampler}'")
     from motiongen.pipelines.base import frames_for
@@ -104,10 +110,10 @@ def generate(
     jobs = [(p, seed + k) for p in prompts for k in range(num_samples)]
     paths = _output_paths(output, len(jobs))
     extra = [p.with_suffix(".bvh") for p in paths if p.suffix.lower() in PICTURE_SUFFIXES]
-    if not force:
-        for p in paths + extra:
-            if p.exists():
-                raise UserError(f"{p} exists; pass --force to overwrite it")
+    from motiongen.io.atomic import check_writable
+
+    for p in paths + extra:
+        check_writable(p, force)  # a folder, a read-only place or an existing file fail before the model loads
 
     from motiongen.io import save_motion
     from motiongen.pipelines.text2motion import TextToMotionPipeline, default_checkpoint
@@ -135,6 +141,7 @@ def generate(
             sampler=sampler,
             progress=not quiet,
             sequential=not whole,
+            cleanup=cleanup,
         )[0]
         path.parent.mkdir(parents=True, exist_ok=True)
         picture = path.suffix.lower() in PICTURE_SUFFIXES
@@ -142,6 +149,12 @@ def generate(
         typer.echo(f"wrote {path}  ({text!r}, seed {job_seed})")
         if motion.meta.get("retrieved") and not quiet:
             typer.echo("  with the training captions nearest in meaning: " + "; ".join(motion.meta["retrieved"]))
+        if motion.meta.get("cleanup") and not quiet:
+            done = motion.meta["cleanup"]
+            typer.echo(
+                f"  clean-up: feet planted in {done['locked_frames']} of {done['frames']} frames, body moved up or "
+                f"down by at most {100 * done['max_root_shift_m']:.1f} cm (--no-cleanup shows the raw output)"
+            )
         if motion.meta.get("side_guided") and not quiet:
             typer.echo(
                 f"  side guidance {side_guidance:g}: committed to the {' and '.join(motion.meta['side_guided'])} "
@@ -154,26 +167,41 @@ def generate(
 
 def train(
     config: Path = typer.Option(Path("configs/t2m.yaml"), "--config", "-c", help="Training config (YAML or JSON)."),
-    output: Path = typer.Option(Path("runs/t2m"), "--output", "-o", help="Run folder (log, checkpoints, pipeline/)."),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Run folder (log, checkpoints, pipeline/); default runs/t2m (runs/partner)."
+    ),
     max_steps: int = typer.Option(None, "--max-steps", help="Override the config's number of steps."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the run folder's last checkpoint."),
     threads: int = typer.Option(
         0, "--threads", help="Override the config's torch CPU threads (0: keep it): changes the speed, not the recipe."
     ),
+    force: bool = typer.Option(False, "--force", "-f", help="Start over in a folder that holds a run (replaces it)."),
     quiet: bool = QUIET,
 ) -> None:
-    """Train a text-to-motion model on the built-in corpus."""
+    """Train a text-to-motion model (or, with `model: partner` in the config, the partner model)."""
     import dataclasses
 
-    from motiongen.errors import UserError
-    from motiongen.training.config import TrainConfig
+    from motiongen import validate
+    from motiongen.cli.options import check_run_folder
     from motiongen.training.trainer import train as run_training
 
-    if threads < 0:
-        raise UserError(f"--threads must be 0 or more, got {threads}")
-    cfg = TrainConfig.load(config)
+    validate.integer(threads, "--threads", 0, validate.MAX_THREADS)
+    if max_steps is not None:
+        validate.integer(max_steps, "--max-steps", 1, validate.MAX_TRAIN_STEPS)
+    from motiongen.training.partner import PartnerTrainConfig, load_config
+
+    cfg = load_config(config)  # `model: partner` in the file trains the partner model
+    validate.config_values(cfg, "training option")
+    output = output or Path("runs/partner" if isinstance(cfg, PartnerTrainConfig) else "runs/t2m")
+    check_run_folder(output, resume, force)
     if threads:
         cfg = dataclasses.replace(cfg, threads=threads)
+    if isinstance(cfg, PartnerTrainConfig):
+        from motiongen.training.partner import train as train_partner
+
+        folder = train_partner(cfg, output, resume=resume, max_steps=max_steps, progress=not quiet)
+        typer.echo(f"wrote {folder}  (use it with: motiongen react LEADER.bvh --checkpoint {folder})")
+        return
     folder = run_training(cfg, output, resume=resume, max_steps=max_steps, progress=not quiet)
     typer.echo(f'wrote {folder}  (use it with: motiongen generate --checkpoint {folder} "...")')
 

@@ -130,9 +130,18 @@ def test_bad_files_give_a_clear_error(tmp_path, arrays, message):
         load_motion(write_npz(tmp_path / "bad.npz", **arrays))
 
 
-def test_not_a_zip_and_several_people(tmp_path):
+def test_not_a_zip(tmp_path):
     (tmp_path / "junk.npz").write_text("not a zip")
     with pytest.raises(UserError, match="not a valid .npz"):
         load_motion(tmp_path / "junk.npz")
-    with pytest.raises(UserError, match="one person"):
-        save_motion([smooth_motion(), smooth_motion(seed=1)], tmp_path / "two.npz")
+
+
+def test_several_people_share_one_file(tmp_path):
+    from motiongen.io import load_people
+
+    a, b = smooth_motion(), smooth_motion(seed=1).slice(0, 10)
+    save_motion([a, b], tmp_path / "two.npz")
+    people = load_people(tmp_path / "two.npz")
+    assert [len(m) for m in people] == [len(a), 10]
+    np.testing.assert_allclose(people[1].root, b.root, atol=1e-6)
+    np.testing.assert_allclose(load_motion(tmp_path / "two.npz").root, a.root, atol=1e-6)  # the first person

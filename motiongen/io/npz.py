@@ -15,18 +15,24 @@ AMASS layout (written by default; what AMASS, and tools built on it, read and wr
 
 motiongen layout (our built-in corpus, data/corpus/*.npz):
     quats (T, 22, 4) local rotations (w, x, y, z), root (T, 3) pelvis position, fps.
+
+Several people (a duet) share one file in the motiongen layout with a leading person axis:
+    quats (P, T, 22, 4), root (P, T, 3), fps, frames (P,) each person's own length (shorter
+    people are padded with their last pose). AMASS has no several-person layout, so several
+    people are always written this way. `read` gives the first person, `read_people` all.
 """
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from motiongen import validate
 from motiongen.errors import UserError
 from motiongen.io import single_person
+from motiongen.io.arrays import read_npz
 from motiongen.motion import rotations as R
 from motiongen.motion.motion import Motion
 from motiongen.motion.skeleton import NUM_JOINTS
@@ -38,8 +44,20 @@ LAYOUTS = ("amass", "motiongen")
 
 
 def read(path: str | Path) -> Motion:
+    """The motion in the file; of a several-person file, the first person."""
+    return read_people(path)[0]
+
+
+def read_people(path: str | Path) -> list[Motion]:
+    """Every person in the file (one for the AMASS and the single-person layouts)."""
     path = Path(path)
     arrays = _load(path)
+    if {"quats", "root"} <= arrays.keys() and np.ndim(arrays["quats"]) == 4:
+        return _read_people(arrays, path.name)
+    return [_read_one(arrays, path)]
+
+
+def _read_one(arrays: dict, path: Path) -> Motion:
     if {"quats", "root"} <= arrays.keys():
         return _read_motiongen(arrays, path.name)
     if {"poses", "trans"} <= arrays.keys():
@@ -51,7 +69,15 @@ def read(path: str | Path) -> Motion:
 
 
 def write(motions, path: str | Path, layout: str = "amass") -> None:
-    """Write one Motion; layout "amass" (default) or "motiongen" (the corpus layout)."""
+    """Write one Motion; layout "amass" (default) or "motiongen" (the corpus layout). Several
+    people are written in the several-person motiongen layout (module docstring)."""
+    if layout not in LAYOUTS:
+        raise UserError(f"unknown npz layout '{layout}'; use one of {', '.join(LAYOUTS)}")
+    people = [motions] if isinstance(motions, Motion) else list(motions)
+    if len(people) > 1:
+        with open(path, "wb") as f:
+            np.savez(f, **_people_arrays(people))
+        return
     motion = single_person(motions, ".npz")
     if layout == "amass":
         arrays = _amass_arrays(motion)
@@ -67,18 +93,8 @@ def write(motions, path: str | Path, layout: str = "amass") -> None:
 
 
 def _load(path: Path) -> dict[str, np.ndarray]:
-    """All arrays of the file, never unpickling anything."""
-    if not zipfile.is_zipfile(path):
-        raise UserError(f"{path.name} is not a valid .npz file (not a zip archive of arrays)")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise UserError(f"{path.name} is not a valid .npz file ({exc})") from None
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise UserError(f"{path.name} holds Python objects, which are not loaded for safety") from None
-        raise UserError(f"{path.name} is not a valid .npz file ({exc})") from None
+    """All arrays of the file, sizes checked against the file, never unpickling anything."""
+    return read_npz(path)
 
 
 def _read_motiongen(arrays: dict, label: str) -> Motion:
@@ -89,8 +105,44 @@ def _read_motiongen(arrays: dict, label: str) -> Motion:
             f"{label}: quats must be (T, {NUM_JOINTS}, 4) and root (T, 3) with T > 0, "
             f"got {quats.shape} and {root.shape}"
         )
+    if (np.linalg.norm(quats.astype(np.float64), axis=-1) < 1e-6).any():
+        raise UserError(f"{label}: 'quats' holds zero-length quaternions; rotations need unit quaternions (w, x, y, z)")
     fps = _fps(arrays, ("fps",), label)
     return Motion(quats, root, fps)
+
+
+def _people_arrays(people: list[Motion]) -> dict[str, np.ndarray]:
+    fps = people[0].fps
+    if any(abs(m.fps - fps) > 1e-6 for m in people):
+        raise UserError("the people of one .npz file must share a frame rate; resample them first")
+    frames = max(len(m) for m in people)
+
+    def padded(a: np.ndarray) -> np.ndarray:
+        return np.concatenate([a, np.repeat(a[-1:], frames - len(a), 0)])
+
+    return dict(
+        quats=np.stack([padded(m.quats) for m in people]),
+        root=np.stack([padded(m.root) for m in people]),
+        fps=np.float32(fps),
+        frames=np.array([len(m) for m in people], np.int64),
+    )
+
+
+def _read_people(arrays: dict, label: str) -> list[Motion]:
+    quats, root = arrays["quats"], arrays["root"]
+    if np.ndim(root) != 3 or quats.shape[:2] != root.shape[:2]:
+        raise UserError(
+            f"{label}: several people need quats (P, T, 22, 4) and root (P, T, 3), got {quats.shape} and {root.shape}"
+        )
+    count, length = quats.shape[:2]
+    frames = _finite(np.asarray(arrays.get("frames", np.full(count, length))), label, "frames").reshape(-1)
+    if len(frames) != count or (frames < 1).any() or (frames > length).any() or (frames % 1).any():
+        raise UserError(f"{label}: 'frames' must give each of the {count} people a length from 1 to {length}")
+    people = []
+    for i in range(count):
+        one = {**arrays, "quats": quats[i, : int(frames[i])], "root": root[i, : int(frames[i])]}
+        people.append(_read_motiongen(one, f"{label} (person {i + 1})"))
+    return people
 
 
 def _read_amass(arrays: dict, label: str) -> Motion:
@@ -122,18 +174,14 @@ def _amass_arrays(motion: Motion) -> dict[str, np.ndarray]:
 
 
 def _finite(array: np.ndarray, label: str, key: str) -> np.ndarray:
-    if not np.issubdtype(array.dtype, np.number):
-        raise UserError(f"{label}: '{key}' is not numeric (dtype {array.dtype})")
-    if not np.isfinite(array).all():
-        raise UserError(f"{label}: '{key}' contains NaN or infinite values")
-    return array
+    return validate.array(array, f"{label}: '{key}'")
 
 
 def _fps(arrays: dict, keys: tuple[str, ...], label: str) -> float:
     for key in keys:
         if key in arrays:
             value = np.asarray(arrays[key])
-            if value.size == 1 and np.issubdtype(value.dtype, np.number) and float(value) > 0:
-                return float(value)
-            raise UserError(f"{label}: '{key}' must be one positive number, got {value!r}")
+            if value.size != 1:
+                raise UserError(f"{label}: '{key}' must be one number (frames per second), got shape {value.shape}")
+            return validate.fps(validate.array(value, f"{label}: '{key}'").item(), f"{label}: '{key}'")
     raise UserError(f"{label} has no frame rate (none of the keys {', '.join(keys)})")

@@ -32,7 +32,8 @@ FEATURE_VERSION = 1  # bump when motiongen.motion.features changes its layout
 
 
 class Attention(nn.Module):
-    """Multi-head attention; `key_mask` [B, S] is True for keys that may be attended to."""
+    """Multi-head attention; `key_mask` [B, S] is True for keys that may be attended to, or
+    [B, T, S] to say it per query (a partner's motion seen only up to a look-ahead)."""
 
     def __init__(self, width: int, heads: int, context_width: int | None = None):
         super().__init__()
@@ -45,7 +46,8 @@ class Attention(nn.Module):
         b, t, d = x.shape
         q = self.q(x).view(b, t, self.heads, -1).transpose(1, 2)
         k, v = self.kv(context).view(b, context.shape[1], 2, self.heads, -1).permute(2, 0, 3, 1, 4)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask[:, None, None, :])
+        mask = key_mask[:, None, None, :] if key_mask.dim() == 2 else key_mask[:, None]
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.out(y.transpose(1, 2).reshape(b, t, d))
 
 
@@ -144,15 +146,16 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
         frame_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """sample [B, T, F] noisy normalised features; timestep [B] or scalar; context [B, L, width]
-        with context_mask [B, L] (True = real token); known [B, T, F] normalised features with
-        known_mask [B, T, G]; frame_mask [B, T] (True = real frame). Returns predicted x0 [B, T, F]."""
+        with context_mask [B, L] (True = real token), or [B, T, L] when what a frame may see
+        depends on the frame; known [B, T, F] normalised features with known_mask [B, T, G];
+        frame_mask [B, T] (True = real frame). Returns predicted x0 [B, T, F]."""
         b, t, _ = sample.shape
         if known is None:
             known = torch.zeros_like(sample)
             known_mask = torch.zeros(b, t, self.config.num_groups, dtype=torch.bool, device=sample.device)
         if frame_mask is None:
             frame_mask = torch.ones(b, t, dtype=torch.bool, device=sample.device)
-        known = known * expand_mask(known_mask).to(known.dtype)
+        known = known * self.feature_mask(known_mask).to(known.dtype)
         frames = torch.cat([sample, known, known_mask.to(sample.dtype)], -1)
         frames = frames * frame_mask[..., None].to(frames.dtype)  # padding never leaks into a shared token
         # Each token covers `frames_per_token` consecutive frames (the clip is padded to fit).
@@ -164,11 +167,16 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
         n = (t + pad) // per
         x = self.input(frames.reshape(b, n, -1))
         token_mask = frame_mask.reshape(b, n, per).any(-1)
+        if context_mask.dim() == 3:  # per frame -> per token: a token sees what any of its frames sees
+            context_mask = F.pad(context_mask, (0, 0, 0, pad)).reshape(b, n, per, -1).any(2)
         timestep = torch.as_tensor(timestep, device=sample.device).expand(b)
         temb = self.time_embed(self.time_proj(timestep).to(sample.dtype))
         cond = temb
         if self.config.global_context:
-            weights = context_mask.to(context.dtype)[..., None]
+            # Per-frame masks: only tokens every frame may see go into the summary, so no frame
+            # learns through it what it may not see.
+            seen = context_mask if context_mask.dim() == 2 else context_mask.all(1)
+            weights = seen.to(context.dtype)[..., None]
             summary = (context * weights).sum(1) / weights.sum(1).clamp(min=1)
             cond = temb + self.context_embed(summary)
         x = x + cond[:, None, :] + self._positions(n, sample.device)
@@ -178,3 +186,12 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
         if self.config.skip_gate:
             out = out + torch.sigmoid(self.skip(temb))[:, None, :] * sample
         return out
+
+    def feature_mask(self, known_mask: torch.Tensor) -> torch.Tensor:
+        """Known mask per group [B, T, G] -> per feature number [B, T, F]. Numbers beyond the 206
+        motion features (a partner model's placement channels) belong to the root group."""
+        mask = expand_mask(known_mask)
+        extra = self.config.feature_dim - mask.shape[-1]
+        if extra > 0:
+            mask = torch.cat([mask, known_mask[..., :1].expand(*known_mask.shape[:-1], extra)], -1)
+        return mask

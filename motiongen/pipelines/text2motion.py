@@ -31,9 +31,10 @@ from motiongen.conditioning.text import TextConditioner
 from motiongen.data.augment import split_caption
 from motiongen.errors import UserError
 from motiongen.models.denoiser import FEATURE_VERSION, MotionDenoiser
+from motiongen.motion.cleanup import cleanup as physical_cleanup
 from motiongen.motion.features import FEATURE_DIM, features_to_motion
 from motiongen.motion.motion import Motion
-from motiongen.pipelines.base import MAX_SECONDS, frames_for  # noqa: F401 (part of this module's API)
+from motiongen.pipelines.base import MAX_SECONDS, check_components, check_weights, frames_for  # noqa: F401 (part of this module's API)
 from motiongen.sampling.diffusion import make_sampler, sample
 from motiongen.sampling.flow import check_sampler, is_flow_scheduler, sample_flow
 from motiongen.sampling.guidance import (
@@ -62,6 +63,8 @@ class TextToMotionPipeline(DiffusionPipeline):
         kwargs.setdefault("local_files_only", True)
         bar_was_on = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()  # loading three small files needs no progress bar
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # mismatched weights are one error line below, not warnings
         try:
             pipe = super().from_pretrained(str(path), **kwargs)
         except UserError:
@@ -69,8 +72,10 @@ class TextToMotionPipeline(DiffusionPipeline):
         except Exception as exc:  # corrupt or truncated files
             raise UserError(f"cannot load the checkpoint in {path}: {exc}") from exc
         finally:
+            hf_logging.set_verbosity(verbosity)
             if bar_was_on:
                 hf_logging.enable_progress_bar()
+        check_weights(path, {"denoiser": pipe.denoiser, "text_conditioner": pipe.text_conditioner})
         pipe.set_progress_bar_config(leave=False)
         from motiongen.conditioning.familiarity import KnownActions
 
@@ -102,6 +107,7 @@ class TextToMotionPipeline(DiffusionPipeline):
         progress: bool = True,
         known: KnownMotion | list[KnownMotion] | None = None,
         sequential: bool = True,
+        cleanup: bool = True,
     ) -> list[Motion]:
         """One motion per prompt, `seconds` long. Prompt i uses seed `seed + i` (None: random),
         so a prompt's motion does not depend on the rest of the batch. `known` (one per prompt, or
@@ -110,7 +116,10 @@ class TextToMotionPipeline(DiffusionPipeline):
         equal share of the clip and continues from the end of the one before. With
         `projected_guidance` guidance shapes the motion without scaling its amounts (turning,
         speed) with the scale; `side_guidance` commits a prompt that names no side to the side
-        its retrieved training captions name (motiongen/sampling/guidance.py)."""
+        its retrieved training captions name (motiongen/sampling/guidance.py). With `cleanup`
+        each motion passes through the physical clean-up (planted feet, nothing through the
+        floor: motiongen/motion/cleanup.py; known frames stay as given), recorded in
+        `meta["cleanup"]`."""
         prompts = [prompts] if isinstance(prompts, str) else list(prompts)
         if not prompts:
             raise UserError("give at least one prompt")
@@ -146,6 +155,11 @@ class TextToMotionPipeline(DiffusionPipeline):
                 if side_guidance and guidance_scale and sampler != "flow" and sides:  # to show why it went that way
                     meta["side_guided"] = sorted(sides)
             motions.append(features_to_motion(f, self.fps, meta))
+        if cleanup:
+            start = time.perf_counter()
+            keep = None if knowns is None else [k.mask.any(-1).cpu().numpy() for k in knowns]
+            motions = physical_cleanup(motions, keep)
+            self.last_timing["cleanup_s"] = time.perf_counter() - start
         return motions
 
     def _known_list(self, known, batch: int, frames: int) -> list[KnownMotion] | None:
@@ -271,8 +285,10 @@ def check_checkpoint(path: Path) -> None:
         config = json.loads((path / "denoiser" / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise UserError(f"corrupt checkpoint in {path}: {exc}") from exc
-    if index.get("_class_name") != TextToMotionPipeline.__name__:
-        raise UserError(f"{path} holds a {index.get('_class_name')} checkpoint, not a text-to-motion one")
+    if not isinstance(index, dict) or index.get("_class_name") != TextToMotionPipeline.__name__:
+        name = index.get("_class_name") if isinstance(index, dict) else None
+        raise UserError(f"{path} holds a {name} checkpoint, not a text-to-motion one")
+    check_components(path)  # before diffusers imports any module the folder names
     dim, version = config.get("feature_dim"), config.get("feature_version")
     if dim != FEATURE_DIM or version != FEATURE_VERSION:
         raise UserError(
