@@ -70,8 +70,7 @@ def main() -> None:
     if code == 130 or received:  # typer turns KeyboardInterrupt into exit code 130
         typer.echo("interrupted", err=True)
         sys.exit(128 + (received[-1] if received else signal.SIGINT))
-    if isinstance(code, int) and code:
-        sys.exit(code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _fail(line: str) -> None:
