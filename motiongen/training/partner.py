@@ -9,17 +9,12 @@ guidance), the streaming mask on some rows, and a loss on the placement channels
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator
 from diffusers import DDIMScheduler
-from diffusers.optimization import get_cosine_schedule_with_warmup
-from diffusers.training_utils import EMAModel
 from torch import nn
-from tqdm import tqdm
 
 from motiongen.conditioning.base import concat_context
 from motiongen.conditioning.partial import random_known_mask
@@ -31,7 +26,7 @@ from motiongen.models.denoiser import MotionDenoiser
 from motiongen.sampling.diffusion import add_noise, training_scheduler
 from motiongen.training.config import TrainConfig, is_number, read_options
 from motiongen.training.losses import diffusion_losses
-from motiongen.training.trainer import _named, freeze_all_but, load_checkpoint, save_checkpoint
+from motiongen.training.trainer import freeze_all_but, optimise
 
 
 @dataclass
@@ -214,50 +209,10 @@ def _train(config, output: Path, checkpoint_dir: Path, resume: bool, steps: int,
     models["text"].cache(sampler.captions())  # every caption once up front (the encoder is frozen)
 
     scheduler = training_scheduler(config.num_train_timesteps, config.beta_schedule)
-    optimizer = torch.optim.AdamW(
-        [p for _, p in _named(models)], lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99)
-    )
-    lr_schedule = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, steps)
-    ema = EMAModel([p for _, p in _named(models)], decay=config.ema_decay)
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
-    models, optimizer = accelerator.prepare(models, optimizer)
-    models = accelerator.unwrap_model(models)
-    ema.to(models["denoiser"].device)
-
-    step = 0
-    if resume:
-        step = load_checkpoint(checkpoint_dir, models, ema, optimizer, lr_schedule)
-    log = (output / "log.jsonl").open("a", encoding="utf-8")
-    start, start_step = time.perf_counter(), step
-    bar = tqdm(total=steps, initial=step, desc="training", disable=not progress)
-    models.train()
-    while step < steps:
-        # One generator per step: a resumed run draws exactly the batches it would have drawn.
-        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
-        batch = sampler.batch(config.batch_size, generator)
-        losses = training_step(models, scheduler, batch, config, generator)
-        optimizer.zero_grad(set_to_none=True)
-        accelerator.backward(losses["loss"])
-        if config.grad_clip > 0:
-            accelerator.clip_grad_norm_(models.parameters(), config.grad_clip)
-        optimizer.step()
-        lr_schedule.step()
-        ema.step([p for _, p in _named(models)])
-        step += 1
-        bar.update(1)
-        if step % config.log_every == 0 or step == steps:
-            row = {k: round(float(v.detach()), 5) for k, v in losses.items()}
-            row.update(step=step, lr=lr_schedule.get_last_lr()[0], seconds=round(time.perf_counter() - start, 1))
-            log.write(json.dumps(row) + "\n")
-            log.flush()
-            bar.set_postfix(loss=f"{row['loss']:.4f}")
-        if step % config.save_every == 0 or step == steps:
-            save_checkpoint(checkpoint_dir, models, ema, optimizer, lr_schedule, step)
-    bar.close()
-    log.close()
-    seconds = time.perf_counter() - start
-
-    ema.copy_to([p for _, p in _named(models)])
+    step, seconds, start_step = optimise(
+        models, config, steps, output, checkpoint_dir, resume, progress,
+        lambda generator: training_step(models, scheduler, sampler.batch(config.batch_size, generator), config, generator),
+    )  # fmt: skip
     info = {
         "steps": step,
         "train_seconds_this_session": round(seconds, 1),

@@ -219,50 +219,10 @@ def _train(config: TrainConfig, output: Path, checkpoint_dir: Path, resume: bool
     models["text"].cache(captions)
 
     scheduler = training_scheduler(config.num_train_timesteps, config.beta_schedule)
-    optimizer = torch.optim.AdamW(
-        [p for _, p in _named(models)], lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99)
-    )
-    lr_schedule = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, steps)
-    ema = EMAModel([p for _, p in _named(models)], decay=config.ema_decay)
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
-    models, optimizer = accelerator.prepare(models, optimizer)
-    models = accelerator.unwrap_model(models)
-    ema.to(models["denoiser"].device)
-
-    step = 0
-    if resume:
-        step = load_checkpoint(checkpoint_dir, models, ema, optimizer, lr_schedule)
-    log = (output / "log.jsonl").open("a", encoding="utf-8")
-    start, start_step = time.perf_counter(), step
-    bar = tqdm(total=steps, initial=step, desc="training", disable=not progress)
-    models.train()
-    while step < steps:
-        # One generator per step: a resumed run draws exactly the batches it would have drawn.
-        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
-        batch = pool.batch(config.batch_size, generator)
-        losses = training_step(models, scheduler, batch, config, generator)
-        optimizer.zero_grad(set_to_none=True)
-        accelerator.backward(losses["loss"])
-        if config.grad_clip > 0:
-            accelerator.clip_grad_norm_(models.parameters(), config.grad_clip)
-        optimizer.step()
-        lr_schedule.step()
-        ema.step([p for _, p in _named(models)])
-        step += 1
-        bar.update(1)
-        if step % config.log_every == 0 or step == steps:
-            row = {k: round(float(v.detach()), 5) for k, v in losses.items()}
-            row.update(step=step, lr=lr_schedule.get_last_lr()[0], seconds=round(time.perf_counter() - start, 1))
-            log.write(json.dumps(row) + "\n")
-            log.flush()
-            bar.set_postfix(loss=f"{row['loss']:.4f}")
-        if step % config.save_every == 0 or step == steps:
-            save_checkpoint(checkpoint_dir, models, ema, optimizer, lr_schedule, step)
-    bar.close()
-    log.close()
-    seconds = time.perf_counter() - start
-
-    ema.copy_to([p for _, p in _named(models)])
+    step, seconds, start_step = optimise(
+        models, config, steps, output, checkpoint_dir, resume, progress,
+        lambda generator: training_step(models, scheduler, pool.batch(config.batch_size, generator), config, generator),
+    )  # fmt: skip
     if held_out is None:
         from motiongen.data.corpus import load_corpus
 
@@ -282,3 +242,52 @@ def _train(config: TrainConfig, output: Path, checkpoint_dir: Path, resume: bool
         report = measure(models["text"].cache, clips, held_out)
         (folder / "known_actions.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return folder
+
+
+def optimise(models, config, steps: int, output: Path, checkpoint_dir: Path, resume: bool, progress: bool, losses_at):
+    """The optimisation loop every trainer shares: AdamW with a cosine schedule, EMA, accelerate,
+    a JSON-lines log, resumable checkpoints every `save_every` steps. `losses_at(generator)` draws
+    a batch and returns its losses (with "loss"); one generator per step, so a resumed run draws
+    exactly the batches it would have drawn. Returns (step, seconds, first step of this session);
+    the EMA weights are copied into `models` at the end."""
+    optimizer = torch.optim.AdamW(
+        [p for _, p in _named(models)], lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99)
+    )
+    lr_schedule = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, steps)
+    ema = EMAModel([p for _, p in _named(models)], decay=config.ema_decay)
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    models, optimizer = accelerator.prepare(models, optimizer)
+    models = accelerator.unwrap_model(models)
+    ema.to(models["denoiser"].device)
+
+    step = 0
+    if resume:
+        step = load_checkpoint(checkpoint_dir, models, ema, optimizer, lr_schedule)
+    log = (output / "log.jsonl").open("a", encoding="utf-8")
+    start, start_step = time.perf_counter(), step
+    bar = tqdm(total=steps, initial=step, desc="training", disable=not progress)
+    models.train()
+    while step < steps:
+        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+        losses = losses_at(generator)
+        optimizer.zero_grad(set_to_none=True)
+        accelerator.backward(losses["loss"])
+        if config.grad_clip > 0:
+            accelerator.clip_grad_norm_(models.parameters(), config.grad_clip)
+        optimizer.step()
+        lr_schedule.step()
+        ema.step([p for _, p in _named(models)])
+        step += 1
+        bar.update(1)
+        if step % config.log_every == 0 or step == steps:
+            row = {k: round(float(v.detach()), 5) for k, v in losses.items()}
+            row.update(step=step, lr=lr_schedule.get_last_lr()[0], seconds=round(time.perf_counter() - start, 1))
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+            bar.set_postfix(loss=f"{row['loss']:.4f}")
+        if step % config.save_every == 0 or step == steps:
+            save_checkpoint(checkpoint_dir, models, ema, optimizer, lr_schedule, step)
+    bar.close()
+    log.close()
+    ema.copy_to([p for _, p in _named(models)])
+    return step, time.perf_counter() - start, start_step
