@@ -78,9 +78,42 @@ def check_weights(folder, modules: dict) -> None:
         expected = set(module.state_dict())
         if stored != expected:
             extra, missing = sorted(stored - expected), sorted(expected - stored)
-            what = f"{len(extra)} tensors its config has no place for (e.g. {extra[0]})" if extra else (
-                f"no {missing[0]} and {len(missing) - 1} more tensors its config needs")
+            what = (
+                f"{len(extra)} tensors its config has no place for (e.g. {extra[0]})"
+                if extra
+                else (f"no {missing[0]} and {len(missing) - 1} more tensors its config needs")
+            )
             raise UserError(f"checkpoint {folder}: {name}/ weights do not match {name}/config.json: {what}")
         for key, tensor in module.state_dict().items():
             if tensor.is_floating_point() and not tensor.isfinite().all():
                 raise UserError(f"checkpoint {folder}: {name}/ weight {key} holds NaN or infinite values; retrain it")
+
+
+def check_pipeline_folder(path, class_name: str, kind: str, parts: tuple[str, ...]) -> dict:
+    """The checks every pipeline folder passes before loading: a folder holding model_index.json,
+    the scheduler config and each part's config and weights, readable, of `class_name`, naming
+    only allowed components. Returns the denoiser's config (for the caller's feature check)."""
+    import json
+    from pathlib import Path
+
+    from diffusers.utils import SAFETENSORS_WEIGHTS_NAME
+
+    path = Path(path)
+    if not path.is_dir():
+        raise UserError(f"checkpoint must be a folder (with model_index.json), got the file {path}")
+    needed = ["model_index.json"]
+    needed += [f"{part}/{name}" for part in parts for name in ("config.json", SAFETENSORS_WEIGHTS_NAME)]
+    needed += ["scheduler/scheduler_config.json"]
+    missing = [n for n in needed if not (path / n).exists()]
+    if missing:
+        raise UserError(f"{path} is not a complete {kind} checkpoint (missing {', '.join(missing)})")
+    try:
+        index = json.loads((path / "model_index.json").read_text(encoding="utf-8"))
+        config = json.loads((path / "denoiser" / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"corrupt checkpoint in {path}: {exc}") from exc
+    if not isinstance(index, dict) or index.get("_class_name") != class_name:
+        name = index.get("_class_name") if isinstance(index, dict) else None
+        raise UserError(f"{path} holds a {name} checkpoint, not a {kind} one")
+    check_components(path)  # before diffusers imports any module the folder names
+    return config

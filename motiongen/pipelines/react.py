@@ -21,7 +21,6 @@ plus the look-ahead: the partner could be made as the leader's motion arrives.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -29,7 +28,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from diffusers import DiffusionPipeline
-from diffusers.utils import SAFETENSORS_WEIGHTS_NAME
 from diffusers.utils import logging as hf_logging
 
 from motiongen.conditioning.base import concat_context
@@ -46,7 +44,7 @@ from motiongen.conditioning.text import TextConditioner
 from motiongen.errors import UserError
 from motiongen.models.denoiser import FEATURE_VERSION, MotionDenoiser
 from motiongen.motion.motion import Motion
-from motiongen.pipelines.base import MAX_SECONDS, check_components, check_weights, frames_for
+from motiongen.pipelines.base import MAX_SECONDS, check_pipeline_folder, check_weights, frames_for
 from motiongen.sampling.diffusion import make_sampler, sample
 from motiongen.sampling.flow import check_sampler, is_flow_scheduler, sample_flow
 from motiongen.sampling.guidance import classifier_free_guidance
@@ -247,8 +245,9 @@ def duet(
 ) -> tuple[Motion, Motion]:
     """Two people from one prompt: the leader from the text model, the follower answering it
     from the partner model (with `partner_text`, or the prompt). Both are cleaned up."""
+    # the text pipeline cleans the leader up itself
     leader = text_pipe([prompt], seconds=seconds, num_inference_steps=num_inference_steps, seed=seed,
-                       sampler=sampler, progress=progress)[0]  # fmt: skip  (cleaned up by the text pipeline)
+                       sampler=sampler, progress=progress)[0]  # fmt: skip
     follower = partner_pipe(leader, text=partner_text or prompt, num_inference_steps=num_inference_steps,
                             seed=seed + 1, sampler=sampler, progress=progress)  # fmt: skip
     leader.meta["role"] = "leader"
@@ -262,25 +261,8 @@ def check_checkpoint(path: Path) -> None:
             f"no partner model in {path}; train one with `motiongen train --config configs/partner.yaml "
             f"--output runs/partner` and pass --checkpoint runs/partner/pipeline"
         )
-    if not path.is_dir():
-        raise UserError(f"checkpoint must be a folder (with model_index.json), got the file {path}")
-    needed = ["model_index.json", "scheduler/scheduler_config.json"] + [
-        f"{part}/{name}"
-        for part in ("denoiser", "partner_conditioner", "text_conditioner")
-        for name in ("config.json", SAFETENSORS_WEIGHTS_NAME)
-    ]
-    missing = [n for n in needed if not (path / n).exists()]
-    if missing:
-        raise UserError(f"{path} is not a complete partner checkpoint (missing {', '.join(missing)})")
-    try:
-        index = json.loads((path / "model_index.json").read_text(encoding="utf-8"))
-        config = json.loads((path / "denoiser" / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"corrupt checkpoint in {path}: {exc}") from exc
-    if not isinstance(index, dict) or index.get("_class_name") != ReactivePartnerPipeline.__name__:
-        name = index.get("_class_name") if isinstance(index, dict) else None
-        raise UserError(f"{path} holds a {name} checkpoint, not a partner one")
-    check_components(path)  # before diffusers imports any module the folder names
+    parts = ("denoiser", "partner_conditioner", "text_conditioner")
+    config = check_pipeline_folder(path, ReactivePartnerPipeline.__name__, "partner", parts)
     dim, version = config.get("feature_dim"), config.get("feature_version")
     if dim != PAIR_DIM or version != FEATURE_VERSION:
         raise UserError(

@@ -16,14 +16,12 @@ walks forward, then jumps") are made the same way, part after part, each with it
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 
 import torch
 from diffusers import DiffusionPipeline
-from diffusers.utils import SAFETENSORS_WEIGHTS_NAME
 from diffusers.utils import logging as hf_logging
 
 from motiongen.conditioning.partial import KnownMotion, expand_mask
@@ -34,7 +32,7 @@ from motiongen.models.denoiser import FEATURE_VERSION, MotionDenoiser
 from motiongen.motion.cleanup import cleanup as physical_cleanup
 from motiongen.motion.features import FEATURE_DIM, features_to_motion
 from motiongen.motion.motion import Motion
-from motiongen.pipelines.base import MAX_SECONDS, check_components, check_weights, frames_for  # noqa: F401 (part of this module's API)
+from motiongen.pipelines.base import MAX_SECONDS, check_components, check_pipeline_folder, check_weights, frames_for  # noqa: F401 (part of this module's API)
 from motiongen.sampling.diffusion import make_sampler, sample
 from motiongen.sampling.flow import check_sampler, is_flow_scheduler, sample_flow
 from motiongen.sampling.guidance import (
@@ -267,28 +265,9 @@ def check_checkpoint(path: Path) -> None:
     """A clear error for a missing, partial or incompatible checkpoint folder."""
     if not path.exists():
         raise UserError(f"checkpoint folder not found: {path}")
-    if not path.is_dir():
-        raise UserError(f"checkpoint must be a folder (with model_index.json), got the file {path}")
-    needed = [
-        "model_index.json",
-        "denoiser/config.json",
-        f"denoiser/{SAFETENSORS_WEIGHTS_NAME}",
-        "text_conditioner/config.json",
-        f"text_conditioner/{SAFETENSORS_WEIGHTS_NAME}",
-        "scheduler/scheduler_config.json",
-    ]
-    missing = [n for n in needed if not (path / n).exists()]
-    if missing:
-        raise UserError(f"{path} is not a complete text-to-motion checkpoint (missing {', '.join(missing)})")
-    try:
-        index = json.loads((path / "model_index.json").read_text(encoding="utf-8"))
-        config = json.loads((path / "denoiser" / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"corrupt checkpoint in {path}: {exc}") from exc
-    if not isinstance(index, dict) or index.get("_class_name") != TextToMotionPipeline.__name__:
-        name = index.get("_class_name") if isinstance(index, dict) else None
-        raise UserError(f"{path} holds a {name} checkpoint, not a text-to-motion one")
-    check_components(path)  # before diffusers imports any module the folder names
+    config = check_pipeline_folder(
+        path, TextToMotionPipeline.__name__, "text-to-motion", ("denoiser", "text_conditioner")
+    )
     dim, version = config.get("feature_dim"), config.get("feature_version")
     if dim != FEATURE_DIM or version != FEATURE_VERSION:
         raise UserError(

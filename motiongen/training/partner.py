@@ -8,7 +8,6 @@ guidance), the streaming mask on some rows, and a loss on the placement channels
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from motiongen.models.denoiser import MotionDenoiser
 from motiongen.sampling.diffusion import add_noise, training_scheduler
 from motiongen.training.config import TrainConfig, is_number, read_options
 from motiongen.training.losses import diffusion_losses
-from motiongen.training.trainer import freeze_all_but, optimise
+from motiongen.training.trainer import freeze_all_but, optimise, run_folder, save_pipeline, start_run
 
 
 @dataclass
@@ -145,9 +144,7 @@ def write_pipeline(folder: Path, models, config: PartnerTrainConfig, info: dict)
         text_conditioner=models["text"].eval(),
         scheduler=sampler,
     )
-    pipe.save_pretrained(str(folder), safe_serialization=True)
-    (folder / "training.json").write_text(json.dumps({"config": config.to_dict(), **info}, indent=2) + "\n")
-    return folder
+    return save_pipeline(folder, pipe, config, info)
 
 
 def train(
@@ -160,17 +157,7 @@ def train(
 ) -> Path:
     """Train and return the pipeline folder. `clips` (with partners named in `motion.meta`)
     default to the couples of the config's corpus split."""
-    output = Path(output)
-    steps = int(max_steps if max_steps is not None else config.max_steps)
-    if steps < 1:
-        raise UserError(f"--max-steps must be at least 1, got {steps}")
-    checkpoint_dir = output / "checkpoint"
-    if resume and not (checkpoint_dir / "state.json").exists():
-        raise UserError(f"nothing to resume: no checkpoint in {checkpoint_dir}")
-    if not resume and checkpoint_dir.exists():
-        raise UserError(
-            f"{output} already holds a training run; pass --resume to continue it or choose another --output"
-        )
+    output, steps, checkpoint_dir = run_folder(output, config, max_steps, resume)
     if clips is None:
         from motiongen.data.corpus import load_corpus
 
@@ -181,16 +168,7 @@ def train(
             f"no couples in the {config.corpus} corpus' {config.split} split: the partner model trains on "
             "corpus v2's salsa couples (corpus: v2, with the CMU mocap in ../shared/mocap)"
         )
-    output.mkdir(parents=True, exist_ok=True)
-    config.save(output / "config.json")
-    torch.manual_seed(config.seed)
-    threads = torch.get_num_threads()
-    if config.threads > 0:
-        torch.set_num_threads(config.threads)
-    try:
-        return _train(config, output, checkpoint_dir, resume, steps, progress, pairs)
-    finally:
-        torch.set_num_threads(threads)
+    return start_run(output, config, lambda: _train(config, output, checkpoint_dir, resume, steps, progress, pairs))
 
 
 def _train(config, output: Path, checkpoint_dir: Path, resume: bool, steps: int, progress: bool, pairs):

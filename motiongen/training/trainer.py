@@ -157,9 +157,46 @@ def write_pipeline(folder: Path, models, config: TrainConfig, info: dict) -> Pat
     pipe = TextToMotionPipeline(
         denoiser=models["denoiser"].eval(), text_conditioner=models["text"].eval(), scheduler=sampler
     )
+    return save_pipeline(folder, pipe, config, info)
+
+
+def save_pipeline(folder: Path, pipe, config, info: dict) -> Path:
+    """A trained pipeline folder: the pipeline (safetensors) and training.json (recipe + run facts)."""
     pipe.save_pretrained(str(folder), safe_serialization=True)
     (folder / "training.json").write_text(json.dumps({"config": config.to_dict(), **info}, indent=2) + "\n")
     return folder
+
+
+def run_folder(output: str | Path, config, max_steps: int | None, resume: bool) -> tuple[Path, int, Path]:
+    """(run folder, steps, checkpoint folder), checked: a resume needs a checkpoint, a fresh run
+    an empty folder."""
+    output = Path(output)
+    steps = int(max_steps if max_steps is not None else config.max_steps)
+    if steps < 1:
+        raise UserError(f"--max-steps must be at least 1, got {steps}")
+    checkpoint_dir = output / "checkpoint"
+    if resume and not (checkpoint_dir / "state.json").exists():
+        raise UserError(f"nothing to resume: no checkpoint in {checkpoint_dir}")
+    if not resume and checkpoint_dir.exists():
+        raise UserError(
+            f"{output} already holds a training run; pass --resume to continue it or choose another --output"
+        )
+    return output, steps, checkpoint_dir
+
+
+def start_run(output: Path, config, run):
+    """Write the run's config.json, seed torch and run `run()` with the config's thread count
+    (restored afterwards)."""
+    output.mkdir(parents=True, exist_ok=True)
+    config.save(output / "config.json")
+    torch.manual_seed(config.seed)
+    threads = torch.get_num_threads()
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)
+    try:
+        return run()
+    finally:
+        torch.set_num_threads(threads)
 
 
 def train(
@@ -170,30 +207,11 @@ def train(
     progress: bool = True,
     clips=None,
 ) -> Path:
-    """Train and return the pipeline folder. `clips` defaults to the built-in corpus split."""
-    output = Path(output)
-    steps = int(max_steps if max_steps is not None else config.max_steps)
-    if steps < 1:
-        raise UserError(f"--max-steps must be at least 1, got {steps}")
-    checkpoint_dir = output / "checkpoint"
-    if resume and not (checkpoint_dir / "state.json").exists():
-        raise UserError(f"nothing to resume: no checkpoint in {checkpoint_dir}")
+    """Train and return the pipeline folder. `clips` defaults to the config's corpus split."""
+    output, steps, checkpoint_dir = run_folder(output, config, max_steps, resume)
     if config.init_from and not resume and not Path(config.init_from).is_dir():
         raise UserError(f"init_from: {config.init_from} is not a folder (a pipeline folder such as checkpoints/t2m)")
-    if not resume and checkpoint_dir.exists():
-        raise UserError(
-            f"{output} already holds a training run; pass --resume to continue it or choose another --output"
-        )
-    output.mkdir(parents=True, exist_ok=True)
-    config.save(output / "config.json")
-    torch.manual_seed(config.seed)
-    threads = torch.get_num_threads()
-    if config.threads > 0:
-        torch.set_num_threads(config.threads)
-    try:
-        return _train(config, output, checkpoint_dir, resume, steps, progress, clips)
-    finally:
-        torch.set_num_threads(threads)
+    return start_run(output, config, lambda: _train(config, output, checkpoint_dir, resume, steps, progress, clips))
 
 
 def _train(config: TrainConfig, output: Path, checkpoint_dir: Path, resume: bool, steps: int, progress: bool, clips):
