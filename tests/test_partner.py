@@ -3,11 +3,10 @@ trained, saved, loaded and run end to end (pipeline and `motiongen react` / `due
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 import torch
+from cli_helpers import assert_one_line_error, run
 from motion_samples import synthetic_walk
 from partner_helpers import tiny_partner_run
 
@@ -186,28 +185,6 @@ def test_a_partner_config_trains_through_the_train_command(tmp_path, monkeypatch
 # -- the commands -----------------------------------------------------------------------------
 
 
-def run(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    from motiongen.cli.app import main
-
-    monkeypatch.setattr(sys, "argv", ["motiongen", *map(str, args)])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def one_line_error(result, *words):
-    code, out, err = result
-    assert code == 2, (code, out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err + out, err
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-
-
 def test_react_command_writes_the_duet(monkeypatch, capsys, tmp_path, checkpoint):
     leader = save_motion(synthetic_walk(30), tmp_path / "leader.bvh")
     out = tmp_path / "duet.mp4"
@@ -217,7 +194,7 @@ def test_react_command_writes_the_duet(monkeypatch, capsys, tmp_path, checkpoint
     assert out.stat().st_size > 0 and (tmp_path / "duet_partner.bvh").exists()
     people = load_people(tmp_path / "duet.npz")
     assert len(people) == 2 and len(people[0]) == len(people[1]) == 20
-    one_line_error(run(monkeypatch, capsys, *args), "already exists", "--force")
+    assert_one_line_error(run(monkeypatch, capsys, *args), "already exists", "--force")
     # --partner-only: the .npz holds just the partner.
     args = ("react", leader, "-o", tmp_path / "alone.npz", "--checkpoint", checkpoint, "--steps", "2", "--partner-only",
             "--quiet")  # fmt: skip
@@ -227,16 +204,18 @@ def test_react_command_writes_the_duet(monkeypatch, capsys, tmp_path, checkpoint
 
 def test_commands_refuse_bad_input_in_one_line(monkeypatch, capsys, tmp_path, checkpoint):
     leader = save_motion(synthetic_walk(10), tmp_path / "leader.bvh")
-    one_line_error(run(monkeypatch, capsys, "react", tmp_path / "missing.bvh", "-o", tmp_path / "a.mp4"), "not found")
-    one_line_error(run(monkeypatch, capsys, "react", leader, "-o", tmp_path / "a.txt"), "a.txt")
+    assert_one_line_error(
+        run(monkeypatch, capsys, "react", tmp_path / "missing.bvh", "-o", tmp_path / "a.mp4"), "not found"
+    )
+    assert_one_line_error(run(monkeypatch, capsys, "react", leader, "-o", tmp_path / "a.txt"), "a.txt")
     missing = tmp_path / "no-model"
-    one_line_error(run(monkeypatch, capsys, "react", leader, "-o", tmp_path / "a.mp4", "--checkpoint", missing),
+    assert_one_line_error(run(monkeypatch, capsys, "react", leader, "-o", tmp_path / "a.mp4", "--checkpoint", missing),
                    "no partner model", "configs/partner.yaml")  # fmt: skip
-    one_line_error(run(monkeypatch, capsys, "duet", "two people dance salsa", "-o", tmp_path / "d.mp4",
+    assert_one_line_error(run(monkeypatch, capsys, "duet", "two people dance salsa", "-o", tmp_path / "d.mp4",
                        "--checkpoint", missing), "no partner model")  # fmt: skip
     (tmp_path / "notes.doc").write_text("x")
-    one_line_error(run(monkeypatch, capsys, "react", tmp_path / "notes.doc", "-o", tmp_path / "a.mp4"), "leader")
-    one_line_error(run(monkeypatch, capsys, "react", leader, "-o", tmp_path / "a.mp4", "--checkpoint", checkpoint,
+    assert_one_line_error(run(monkeypatch, capsys, "react", tmp_path / "notes.doc", "-o", tmp_path / "a.mp4"), "leader")
+    assert_one_line_error(run(monkeypatch, capsys, "react", leader, "-o", tmp_path / "a.mp4", "--checkpoint", checkpoint,
                        "--seconds", "9"), "longer than the leader")  # fmt: skip
     assert not (tmp_path / "a.mp4").exists()
 
