@@ -264,3 +264,22 @@ def test_clip_table_is_consistent_with_the_sources():
         else:
             assert entry["start"] < entry["end"], name
     assert Path(build.CMU_DIR / "01_01.bvh").exists()
+
+
+def test_action_share_evens_out_common_and_rare_actions(corpus):
+    from dataclasses import replace
+
+    common = next(c for c in corpus if c.action == "walk")
+    rare = next(c for c in corpus if c.action == "punch")
+    clips = [replace(common, name=f"walk{i}") for i in range(9)] + [rare]
+
+    def rare_share(share):
+        pool = WindowPool(clips, size=400, compose_prob=0.0, mirror=False, speeds=(1.0,), action_share=share,
+                          seed=3, progress=False)  # fmt: skip
+        return sum(w.captions == rare.captions for w in pool.windows) / len(pool)
+
+    assert 0.05 < rare_share(1.0) < 0.16  # drawn per clip: 1 in 10
+    assert 0.42 < rare_share(0.0) < 0.58  # drawn per action: 1 in 2
+    assert 0.2 < rare_share(0.5) < 0.32  # sqrt(1) / (sqrt(1) + sqrt(9)) = 1 in 4
+    with pytest.raises(UserError, match="action_share must be between 0 and 1"):
+        TrainConfig(action_share=-0.5)

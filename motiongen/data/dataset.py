@@ -9,6 +9,7 @@ batches are drawn from it; captions are drawn afresh each time.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,7 @@ class Piece:
     cyclic: bool
     speed: float = 1.0
     walk_on: bool = False  # lengthened by walking straight on instead of standing still
+    action: str = ""
 
 
 @dataclass
@@ -62,8 +64,18 @@ def base_pieces(
         for motion, captions in variants:
             for speed in speeds:
                 moved = motion if speed == 1.0 else augment.change_speed(motion, speed)
-                pieces.append(Piece(moved, captions, loops, speed, walk_on))
+                pieces.append(Piece(moved, captions, loops, speed, walk_on, clip.action))
     return pieces
+
+
+def action_weights(pieces: list[Piece], share: float) -> list[float] | None:
+    """Drawing weights that give each action a share of the windows growing as (its number of
+    pieces) ** `share`: 1 draws every piece alike, so an action with 100 segments gets 100 times
+    the windows of one with a single clip; 0 gives every action the same share. None for 1."""
+    if share == 1.0:
+        return None
+    counts = Counter(p.action for p in pieces)
+    return [counts[p.action] ** (share - 1.0) for p in pieces]
 
 
 class WindowPool:
@@ -84,6 +96,7 @@ class WindowPool:
         walk_on_actions=(),
         walk_on_prob: float | None = None,
         walk_on_min_frames: int = 0,
+        action_share: float = 1.0,
         seed: int = 0,
         progress: bool = True,
     ):
@@ -97,6 +110,7 @@ class WindowPool:
         self.walk_on_min_frames = walk_on_min_frames
         self.rng = random.Random(seed)
         self.pieces = base_pieces(clips, speeds, mirror, loop_turns, tuple(walk_on_actions))
+        self.weights = action_weights(self.pieces, action_share)
         # A walking turn lasts about a second. Held still around it, the model learnt nothing of
         # what follows and kept turning for as long as it was asked to (300+ degrees in 4 s);
         # walking on before and after, a turn is a turn and the window is still real walking.
@@ -135,6 +149,7 @@ class WindowPool:
             walk_on_actions=tuple(config.walk_on_actions),
             walk_on_prob=config.walk_on_prob,
             walk_on_min_frames=config.walk_on_min_frames,
+            action_share=config.action_share,
             seed=config.seed,
         )
         unknown = set(overrides) - set(kwargs)
@@ -174,15 +189,20 @@ class WindowPool:
             motion = augment.append_blended(motion, augment.loop(walk, after + n), n)
         return motion
 
+    def _draw(self) -> Piece:
+        if self.weights is None:
+            return self.rng.choice(self.pieces)
+        return self.rng.choices(self.pieces, weights=self.weights)[0]
+
     def _single(self) -> Window | None:
-        piece = self.rng.choice(self.pieces)
+        piece = self._draw()
         motion = self._fit(piece, self.min_frames, self.max_frames)
         if len(motion) < 2:
             return None
         return Window(motion_to_features(motion), piece.captions)
 
     def _composed(self) -> Window | None:
-        a, b = self.rng.choice(self.pieces), self.rng.choice(self.pieces)
+        a, b = self._draw(), self._draw()
         half = self.max_frames // 2
         first = self._fit(a, self.min_frames, half) if a.cyclic else a.motion
         second = self._fit(b, self.min_frames, half) if b.cyclic else b.motion

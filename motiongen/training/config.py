@@ -86,6 +86,9 @@ class TrainConfig:
     walk_on_actions: list[str] = field(default_factory=list)  # clips of these actions walk on, not stand, around
     walk_on_prob: float | None = None  # chance a walk-on clip is lengthened (null: hold_prob's)
     walk_on_min_frames: int = 0  # a lengthened walk-on clip is made at least this long
+    # an action's share of the windows grows as (its clip count) ** action_share: 1 draws every clip
+    # alike (an action with 100 segments swamps one with a single clip), 0 every action alike
+    action_share: float = 1.0
     # model
     width: int = 256
     layers: int = 4
@@ -139,7 +142,7 @@ class TrainConfig:
         numbers = ("width", "layers", "heads", "batch_size", "max_steps", "pool_size", "frames_per_token",
                    "cond_drop", "compose_prob", "hold_prob", "text_noise", "weight_decay", "grad_clip",
                    "warmup_steps", "blend_frames", "lr", "ema_decay", "min_frames", "max_frames", "retrieve",
-                   "walk_on_min_frames")  # fmt: skip
+                   "walk_on_min_frames", "action_share")  # fmt: skip
         wrong = [f"{n} must be a number, got {getattr(self, n)!r}" for n in numbers if not is_number(getattr(self, n))]
         wrong += not_booleans(self)
         if self.walk_on_prob is not None and not is_number(self.walk_on_prob):
@@ -163,7 +166,7 @@ class TrainConfig:
         for name in ("width", "layers", "heads", "batch_size", "max_steps", "pool_size", "frames_per_token"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("cond_drop", "compose_prob", "hold_prob", "walk_on_prob"):
+        for name in ("cond_drop", "compose_prob", "hold_prob", "walk_on_prob", "action_share"):
             if getattr(self, name) is not None and not 0 <= getattr(self, name) <= 1:
                 problems.append(f"{name} must be between 0 and 1, got {getattr(self, name)}")
         not_negative = ("text_noise", "weight_decay", "grad_clip", "warmup_steps", "blend_frames", "retrieve",
