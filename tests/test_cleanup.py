@@ -270,3 +270,22 @@ def test_generate_cleans_unless_told_not_to(shipped, monkeypatch, capsys, tmp_pa
     clean, raw = load_motion(tmp_path / "clean.npz"), load_motion(tmp_path / "raw.npz")
     np.testing.assert_allclose(cleanup(raw).positions(), clean.positions(), atol=1e-4)
     assert not np.allclose(raw.positions(), clean.positions(), atol=1e-3)
+
+
+def test_shaking_is_smoothed_and_calm_motion_left_alone():
+    from motiongen.metrics.physics import jitter
+    from motiongen.data.corpus import load_corpus
+    from motiongen.motion.cleanup import smooth_shaking
+
+    walk = next(c.motion for c in load_corpus() if c.name == "walk_forward")  # real, calm: jerk <= 96 m/s^3
+    calm, touched = smooth_shaking(walk, np.ones(len(walk)))
+    assert touched == 0 and calm is walk
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.03, walk.quats.shape)  # about 3 degrees of shake in every joint
+    shaky = Motion(walk.quats + noise.astype(np.float32), walk.root, walk.fps)
+    steady, touched = smooth_shaking(shaky, np.ones(len(walk)))
+    assert touched > 0.9 * len(walk)
+    assert jitter(steady.positions(), walk.fps) < 0.5 * jitter(shaky.positions(), walk.fps)
+    np.testing.assert_array_equal(steady.root[:, [0, 2]], shaky.root[:, [0, 2]])
+    kept, _ = smooth_shaking(shaky, np.zeros(len(walk)))  # nothing free to change
+    np.testing.assert_array_equal(kept.quats, shaky.quats)

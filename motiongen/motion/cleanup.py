@@ -2,6 +2,8 @@
 
 `cleanup(motion)` (or a list of people, each cleaned on its own) returns a new `Motion` in which
 
+- frames that shake more than real motion does are smoothed (a short Gaussian on rotations
+  and root height, blended in by how much they shake), so calm and clean motion is untouched;
 - floor contacts are detected from the motion itself (joint height above the floor and speed,
   with hysteresis), and a foot in contact is locked in world space: the leg is re-posed by an
   analytic two-bone IK (hip-knee-ankle; the knee bends in the plane of the current knee), the
@@ -9,12 +11,12 @@
   over the floor rather than dragging along it;
 - the body neither sinks into the floor (y = 0) beyond a joint's radius nor hovers above it: a
   small vertical root shift per frame, smoothed so that it adds no jitter;
-- the root's horizontal path, every joint but the hips, knees and ankles, and all bone lengths
-  are untouched (only leg rotations and the root height change), so a walk keeps its path and
-  speed.
+- the root's horizontal path and all bone lengths are untouched (rotations and the root height
+  change), so a walk keeps its path and speed; calm frames change only at the hips, knees and
+  ankles.
 
-A motion that is already clean (feet still while on the floor, steps that clear it, nothing in
-it) comes out unchanged. `motion.meta["cleanup"]` records what was done.
+A motion that is already clean (calm, feet still while on the floor, steps that clear it,
+nothing in it) comes out unchanged. `motion.meta["cleanup"]` records what was done.
 """
 
 from __future__ import annotations
@@ -71,6 +73,13 @@ FLOAT_TOLERANCE = 0.02  # m a supporting joint may hover before the body is lowe
 MAX_FLIGHT_SECONDS = 0.8  # longer without any contact: the body is hovering, not jumping
 SMOOTH_SECONDS = 0.1  # standard deviation of the smoothing of the root height shift
 
+# Shaking. Generated motion shakes frame to frame far more than motion capture (mean jerk of the
+# joints 400-700 m/s^3 in walks and runs against 100-160 in real ones). Frames that shake more
+# than real motion does are smoothed; calmer frames, and so clean motion, are left alone.
+CALM_JERK = 150.0  # m/s^3, mean over joints: up to this a frame is left as it is...
+SHAKING_JERK = 300.0  # ...and from this on it is fully smoothed (in between, partly)
+SHAKE_SMOOTH_SECONDS = 0.035  # standard deviation of that smoothing (0.7 frames at 20 fps)
+
 MAX_REACH = 0.9999  # of the leg's length: keeps the knee angle well defined
 
 
@@ -91,6 +100,7 @@ def clean_motion(motion: Motion, keep=None) -> Motion:
     """One person's motion, cleaned (see the module's docstring); `keep` as in `cleanup`."""
     fps, frames = motion.fps, len(motion)
     free = _free_weight(keep, frames, _frames(BLEND_SECONDS, fps))
+    given, (motion, smoothed) = motion, smooth_shaking(motion, free)
     local = motion.matrices().double()
     positions, glob = (x.numpy() for x in forward_kinematics(local, torch.from_numpy(motion.root).double()))
     local = local.numpy()
@@ -126,14 +136,52 @@ def clean_motion(motion: Motion, keep=None) -> Motion:
     root[:, 1] += shift.astype(np.float32)
     if keep is not None:  # exactly as given, not merely within float error
         kept = np.asarray(keep, bool)
-        quats[kept], root[kept] = motion.quats[kept], motion.root[kept]
+        quats[kept], root[kept] = given.quats[kept], given.root[kept]
     report = {
+        "smoothed_frames": smoothed,
         "locked_frames": int((contacts.any(axis=1) & (free > 0)).sum()),
         "frames": frames,
         "max_root_shift_m": round(float(np.abs(shift).max()), 4),
         "max_foot_shift_m": round(float(np.linalg.norm(move, axis=-1).max()), 4),
     }
     return replace(motion, quats=quats, root=root, meta={**motion.meta, "cleanup": report})
+
+
+# -- shaking ------------------------------------------------------------------------------------
+
+
+def smooth_shaking(motion: Motion, free: np.ndarray) -> tuple[Motion, int]:
+    """`motion` with its shaking frames smoothed (rotations and root height, a short Gaussian), blended
+    in by how much more a frame shakes than real motion does, and the number of frames touched.
+    `free` (0-1 per frame) scales the smoothing down, to 0 on frames to keep."""
+    if len(motion) < 4:
+        return motion, 0
+    jerk = np.linalg.norm(np.diff(motion.positions(), n=3, axis=0), axis=-1).mean(axis=1) * motion.fps**3
+    jerk = np.concatenate([jerk[:1], jerk, jerk[-1:], jerk[-1:]])  # one per frame (a 4-frame window each)
+    weight = np.clip((maximum_filter1d(jerk, 3) - CALM_JERK) / (SHAKING_JERK - CALM_JERK), 0.0, 1.0)
+    weight = gaussian_filter1d(weight, 1.0, mode="nearest") * free
+    touched = weight > 1e-3
+    if not touched.any():
+        return motion, 0
+    quats = _continuous(motion.quats.astype(np.float64))
+    root = motion.root.astype(np.float64)
+    sigma = SHAKE_SMOOTH_SECONDS * motion.fps
+    quats += weight[:, None, None] * (gaussian_filter1d(quats, sigma, axis=0, mode="nearest") - quats)
+    # The root's height only: its path over the floor (and so the speed) is the user's.
+    root[:, 1] += weight * (gaussian_filter1d(root[:, 1], sigma, mode="nearest") - root[:, 1])
+    quats /= np.linalg.norm(quats, axis=-1, keepdims=True)
+    quats[~touched], root[~touched] = motion.quats[~touched], motion.root[~touched]
+    return replace(motion, quats=quats.astype(np.float32), root=root.astype(np.float32)), int(touched.sum())
+
+
+def _continuous(quats: np.ndarray) -> np.ndarray:
+    """Quaternions [T, J, 4] with signs chosen so that each is on the near side of the one before
+    (q and -q are one rotation; averaging across a sign flip would not be)."""
+    flips = np.sign(np.einsum("tjc,tjc->tj", quats[1:], quats[:-1]))
+    flips[flips == 0] = 1
+    quats = quats.copy()
+    quats[1:] *= np.cumprod(flips, axis=0)[..., None]
+    return quats
 
 
 # -- contacts -----------------------------------------------------------------------------------
