@@ -8,6 +8,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -157,3 +159,47 @@ def test_ctrl_c_in_the_cli_is_interrupted_and_130(monkeypatch, capsys):
     assert exit_info.value.code == 130
     assert capsys.readouterr().err.strip() == "interrupted"
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # main puts the handlers back
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc to find the encoder")
+def test_sigkill_while_encoding_leaves_no_encoder_running_and_the_next_write_sweeps_the_temp(tmp_path):
+    script = (
+        "from motiongen.io.atomic import atomic_path\n"
+        "from motiongen.motion.motion import Motion\n"
+        "from motiongen.render import video\n"
+        f"with atomic_path({str(tmp_path / 'long.mp4')!r}) as tmp:\n"
+        "    video.write([Motion.rest(100000)], tmp, progress=False, size=(64, 48))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.time() + 60
+    encoders = []
+    while not encoders and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        encoders = _children(proc.pid)
+    assert encoders, "the encoder never started"
+    time.sleep(1.0)
+    proc.kill()  # SIGKILL: nothing of ours runs any more
+    proc.wait()
+    # The encoder reads its frames from our pipe: with the pipe closed it ends, not writes on.
+    deadline = time.time() + 20
+    while any(Path(f"/proc/{pid}").exists() for pid in encoders) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(Path(f"/proc/{pid}/stat").exists() and " Z " not in Path(f"/proc/{pid}/stat").read_text()
+                   for pid in encoders)  # fmt: skip
+    left = [p for p in tmp_path.iterdir() if p.name.startswith(".long.")]
+    assert left, "a SIGKILL leaves the temp file (nothing can remove it then)"
+    with atomic_path(tmp_path / "next.bvh") as tmp:
+        tmp.write_text("ok")
+    assert [p.name for p in tmp_path.iterdir()] == ["next.bvh"]
