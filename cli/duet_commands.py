@@ -187,6 +187,8 @@ def duet(
 
     if not prompt.strip():
         raise UserError('the prompt is empty; describe the couple, e.g. motiongen duet "two people dance salsa"')
+    if partner_text is not None and not partner_text.strip():
+        raise UserError("--partner-text is empty; leave it out to give the partner the prompt")
     _check_options(steps, seed, 1.0, sampler)
     set_threads(threads)
     frames_for(seconds, 20.0)

@@ -272,6 +272,9 @@ def _checkpoints(d: Path) -> None:
     variant("ck_missing", lambda f: (f / "denoiser" / "diffusion_pytorch_model.safetensors").unlink())
     variant("ck_corrupt_index", lambda f: (f / "model_index.json").write_text("{oops"))
     variant("ck_corrupt_weights", lambda f: (f / "denoiser" / "diffusion_pytorch_model.safetensors").write_bytes(b"x"))
+    source = CHECKPOINT_DIR / "partner"
+    variant("pk_import_this", edit_json("model_index.json", lambda c: c.update(partner_conditioner=["this", "X"])))
+    variant("pk_layers", edit_json("denoiser/config.json", lambda c: c.update(layers=2)))
     (d / "enc").mkdir()
     (d / "enc" / "config.json").write_text(json.dumps({"model_type": "bert", "auto_map": {"AutoModel": "m.M"}}))
 
@@ -344,7 +347,10 @@ ROWS: list[tuple[list[str], str]] = [
     ([*GEN, *O, "--checkpoint", "{d}/user_files"], r"not a complete text-to-motion checkpoint"),
     ([*GEN, *O, "--checkpoint", "{d}/ck_import_this"], r"unknown part denoiser.*never code"),
     ([*GEN, *O, "--checkpoint", "{d}/ck_os_system"], r"unknown part scheduler"),
-    ([*GEN, *O, "--checkpoint", "{d}/ck_encoder_this"], r"text encoder 'this' is neither a folder nor an installed encoder package"),
+    (
+        [*GEN, *O, "--checkpoint", "{d}/ck_encoder_this"],
+        r"text encoder 'this' is neither a folder nor an installed encoder package",
+    ),
     ([*GEN, *O, "--checkpoint", "{d}/ck_encoder_auto_map"], r"asks to run its own code"),
     ([*GEN, *O, "--checkpoint", "{d}/ck_layers"], r"denoiser/ weights do not match denoiser/config.json"),
     ([*GEN, *O, "--checkpoint", "{d}/ck_features"], r"incompatible checkpoint"),
@@ -591,6 +597,54 @@ ROWS: list[tuple[list[str], str]] = [
     (["data", "build", "-o", "{d}/a_file"], r"is a file; a corpus needs a folder"),
     (["data", "build", "--builtin", "-o", "{d}/user_files"], r"holds files but no corpus"),
     (["data", "build", "-o", "{d}/c1", "--source", "{d}/missing_mocap"], r"mocap|not found|no such"),
+    # -- react and duet -------------------------------------------------------------------------------
+    (["react", "{d}/missing.bvh", "-o", "{d}/o.mp4"], r"leader not found: .*missing.bvh"),
+    (["react", "{d}/a_file", "-o", "{d}/o.mp4"], r"cannot use 'a_file' as the leader: give a motion file"),
+    (["react", "{d}/good.xyz", "-o", "{d}/o.mp4"], r"cannot use 'good.xyz' as the leader"),
+    (["react", "{d}/ft_nan.bvh", "-o", "{d}/o.mp4"], r"'Frame Time:' must be a finite number"),
+    (["react", "{d}/frames_0.bvh", "-o", "{d}/o.mp4"], r"frames_0.bvh has no frames"),
+    (["react", "{d}/empty.npz", "-o", "{d}/o.mp4"], r"empty.npz is not a valid .npz file"),
+    (["react", "{d}/dm_nan.txt", "-o", "{d}/o.mp4"], r"dm_nan.txt: .*NaN or infinite"),
+    (["react", "{d}/good.bvh", "-o", "{d}/o.txt"], r"cannot write 'o.txt': give a .mp4, .gif, .npz, .bvh file"),
+    (["react", "{d}/good.bvh", "-o", "{d}/exists.bvh"], r"exists.bvh already exists; pass --force"),
+    (["react", "{d}/good.bvh", "-o", "{d}/folder.bvh"], r"folder.bvh is a folder"),
+    (["react", "{d}/good.bvh", "-o", "{d}/a_file/x.mp4"], r"a_file is a file, not a folder"),
+    (["react", "{d}/good.bvh", "-o", "{d}/o.mp4", "--seconds", "-1"], r"--seconds must be more than 0"),
+    (["react", "{d}/good.bvh", "-o", "{d}/o.mp4", "--seconds", "nan"], r"--seconds must be a finite number"),
+    (["react", "{d}/good.bvh", "-o", "{d}/o.mp4", "--seconds", "1000"], r"--seconds must be at most 60"),
+    (["react", "{d}/good.bvh", "-o", "{d}/o.mp4", "--steps", "0"], r"--steps must be from 1 to 1000"),
+    (["react", "{d}/good.bvh", "-o", "{d}/o.mp4", "--sampler", "euler"], r"--sampler must be ddim, dpm or flow"),
+    (["react", "{d}/good.bvh", "-o", "{d}/o.mp4", "--guidance", "nan"], r"--guidance must be a finite number"),
+    (["react", "{d}/good.bvh", "-o", "{d}/o.mp4", "--guidance", "inf"], r"--guidance must be a finite number"),
+    (["react", "{d}/good.bvh", "-o", "{d}/o.mp4", "--checkpoint", "{d}/missing_ckpt"], r"no partner model in"),
+    (
+        ["react", "{d}/good.bvh", "-o", "{d}/o.mp4", "--checkpoint", "{d}/ck_import_this"],
+        r"not a complete partner checkpoint",
+    ),
+    (["react", "{d}/good.bvh", "-o", "{d}/o.mp4", "--checkpoint", "{d}/pk_import_this"], r"unknown part"),
+    (["react", "{d}/good.bvh", "-o", "{d}/o.mp4", "--checkpoint", "{d}/pk_layers"], r"do not match|layers"),
+    (["react", "{d}/good.bvh", "-o", "{d}/o.mp4", "--threads", "-2"], r"--threads must be from 0"),
+    (["react", "{d}/good.bvh", "-o", "{d}/o.mp4", "--seed", "-1"], r"--seed must be from 0"),
+    (["duet", " ", "-o", "{d}/o.mp4"], r"the prompt is empty"),
+    (["duet", "two people dance salsa", "-o", "{d}/o.txt"], r"cannot write 'o.txt'"),
+    (["duet", "two people dance salsa", "-o", "{d}/exists.bvh"], r"exists.bvh already exists; pass --force"),
+    (["duet", "two people dance salsa", "-o", "{d}/folder.bvh"], r"folder.bvh is a folder"),
+    (["duet", "two people dance salsa", "-o", "{d}/a_file/o.mp4"], r"a_file is a file, not a folder"),
+    (["duet", "two people dance salsa", "-o", "{d}/o.mp4", "--seconds", "0"], r"--seconds must be positive"),
+    (["duet", "two people dance salsa", "-o", "{d}/o.mp4", "--seconds", "61"], r"--seconds must be at most 60"),
+    (["duet", "two people dance salsa", "-o", "{d}/o.mp4", "--seconds", "inf"], r"--seconds must be"),
+    (["duet", "two people dance salsa", "-o", "{d}/o.mp4", "--steps", "-3"], r"--steps must be from 1 to 1000"),
+    (["duet", "two people dance salsa", "-o", "{d}/o.mp4", "--sampler", "x"], r"--sampler must be ddim, dpm or flow"),
+    (["duet", "two people dance salsa", "-o", "{d}/o.mp4", "--partner-text", " "], r"--partner-text is empty"),
+    (["duet", "two people dance salsa", "-o", "{d}/o.mp4", "--checkpoint", "{d}/missing_ckpt"], r"no partner model in"),
+    (
+        ["duet", "two people dance salsa", "-o", "{d}/o.mp4", "--text-checkpoint", "{d}/missing_ckpt"],
+        r"checkpoint folder not found",
+    ),
+    (
+        ["duet", "two people dance salsa", "-o", "{d}/o.mp4", "--text-checkpoint", "{d}/ck_import_this"],
+        r"unknown part denoiser",
+    ),
 ]
 
 

@@ -273,8 +273,8 @@ def test_generate_cleans_unless_told_not_to(shipped, monkeypatch, capsys, tmp_pa
 
 
 def test_shaking_is_smoothed_and_calm_motion_left_alone():
-    from motiongen.metrics.physics import jitter
     from motiongen.data.corpus import load_corpus
+    from motiongen.metrics.physics import jitter
     from motiongen.motion.cleanup import smooth_shaking
 
     walk = next(c.motion for c in load_corpus() if c.name == "walk_forward")  # real, calm: jerk <= 96 m/s^3

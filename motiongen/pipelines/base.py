@@ -117,3 +117,29 @@ def check_pipeline_folder(path, class_name: str, kind: str, parts: tuple[str, ..
         raise UserError(f"{path} holds a {name} checkpoint, not a {kind} one")
     check_components(path)  # before diffusers imports any module the folder names
     return config
+
+
+def load_checked(from_pretrained, path, what: str, parts: tuple[str, ...], **kwargs):
+    """`from_pretrained(path)` (a DiffusionPipeline's), local files only, quiet (no loading bar; a
+    config that does not fit its weights is one error line from `check_weights`, not diffusers'
+    warnings), with any failure to load a UserError naming `what` ("checkpoint", "lifter
+    checkpoint", ...), and each of `parts` checked against its weight file."""
+    from diffusers.utils import logging as hf_logging
+
+    kwargs.setdefault("local_files_only", True)
+    bar_was_on = hf_logging.is_progress_bar_enabled()
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    try:
+        pipe = from_pretrained(str(path), **kwargs)
+    except UserError:
+        raise
+    except Exception as exc:  # corrupt or truncated files
+        raise UserError(f"cannot load the {what} in {path}: {exc}") from exc
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bar_was_on:
+            hf_logging.enable_progress_bar()
+    check_weights(path, {name: getattr(pipe, name) for name in parts})
+    return pipe

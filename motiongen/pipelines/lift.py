@@ -28,7 +28,7 @@ from motiongen.lifting.world import WorldOptions, to_world
 from motiongen.models.lifter import TemporalLifter, lift_sequence
 from motiongen.motion.motion import DEFAULT_FPS, Motion
 from motiongen.paths import CHECKPOINT_DIR
-from motiongen.pipelines.base import check_components, check_weights
+from motiongen.pipelines.base import check_components, load_checked
 
 DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "lifter"
 MIN_CONFIDENCE = 0.05  # below this a joint counts as not seen
@@ -75,17 +75,7 @@ class LiftPipeline(DiffusionPipeline):
         if not (path / "model_index.json").exists():
             raise UserError(f"no lifter checkpoint in {path} (expected model_index.json and lifter/)")
         check_components(path)  # before diffusers imports any module the folder names
-        kwargs.setdefault("local_files_only", True)
-        from diffusers.utils import logging as diffusers_logging
-
-        diffusers_logging.disable_progress_bar()  # one small component: no loading bar
-        try:
-            pipe = super().from_pretrained(str(path), **kwargs)
-        except Exception as exc:
-            raise UserError(f"cannot load the lifter checkpoint in {path}: {exc}") from exc
-        finally:
-            diffusers_logging.enable_progress_bar()
-        check_weights(path, {"lifter": pipe.lifter})
+        pipe = load_checked(super().from_pretrained, path, "lifter checkpoint", ("lifter",), **kwargs)
         return pipe
 
     def __call__(

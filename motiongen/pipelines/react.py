@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from diffusers import DiffusionPipeline
-from diffusers.utils import logging as hf_logging
 
 from motiongen.conditioning.base import concat_context
 from motiongen.conditioning.partner import (
@@ -44,7 +43,7 @@ from motiongen.conditioning.text import TextConditioner
 from motiongen.errors import UserError
 from motiongen.models.denoiser import FEATURE_VERSION, MotionDenoiser
 from motiongen.motion.motion import Motion
-from motiongen.pipelines.base import MAX_SECONDS, check_pipeline_folder, check_weights, frames_for
+from motiongen.pipelines.base import MAX_SECONDS, check_pipeline_folder, frames_for, load_checked
 from motiongen.sampling.diffusion import make_sampler, sample
 from motiongen.sampling.flow import check_sampler, is_flow_scheduler, sample_flow
 from motiongen.sampling.guidance import classifier_free_guidance
@@ -73,20 +72,8 @@ class ReactivePartnerPipeline(DiffusionPipeline):
         """Load a pipeline folder; anything missing or incompatible is a UserError."""
         path = Path(pretrained_model_name_or_path)
         check_checkpoint(path)
-        kwargs.setdefault("local_files_only", True)
-        bar_was_on = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()
-        try:
-            pipe = super().from_pretrained(str(path), **kwargs)
-        except UserError:
-            raise
-        except Exception as exc:  # corrupt or truncated files
-            raise UserError(f"cannot load the partner checkpoint in {path}: {exc}") from exc
-        finally:
-            if bar_was_on:
-                hf_logging.enable_progress_bar()
         parts = ("denoiser", "partner_conditioner", "text_conditioner")
-        check_weights(path, {name: getattr(pipe, name) for name in parts})
+        pipe = load_checked(super().from_pretrained, path, "partner checkpoint", parts, **kwargs)
         pipe.set_progress_bar_config(leave=False)
         return pipe
 

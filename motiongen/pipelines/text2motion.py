@@ -22,7 +22,6 @@ from pathlib import Path
 
 import torch
 from diffusers import DiffusionPipeline
-from diffusers.utils import logging as hf_logging
 
 from motiongen.conditioning.partial import KnownMotion, expand_mask
 from motiongen.conditioning.text import TextConditioner
@@ -32,7 +31,14 @@ from motiongen.models.denoiser import FEATURE_VERSION, MotionDenoiser
 from motiongen.motion.cleanup import cleanup as physical_cleanup
 from motiongen.motion.features import FEATURE_DIM, features_to_motion
 from motiongen.motion.motion import Motion
-from motiongen.pipelines.base import MAX_SECONDS, check_components, check_pipeline_folder, check_weights, frames_for  # noqa: F401 (part of this module's API)
+from motiongen.pipelines.base import (  # noqa: F401 (part of this module's API)
+    MAX_SECONDS,
+    check_components,
+    check_pipeline_folder,
+    check_weights,
+    frames_for,
+    load_checked,
+)
 from motiongen.sampling.diffusion import make_sampler, sample
 from motiongen.sampling.flow import check_sampler, is_flow_scheduler, sample_flow
 from motiongen.sampling.guidance import (
@@ -58,22 +64,7 @@ class TextToMotionPipeline(DiffusionPipeline):
         """Load a pipeline folder; anything missing or incompatible is a UserError."""
         path = Path(pretrained_model_name_or_path)
         check_checkpoint(path)
-        kwargs.setdefault("local_files_only", True)
-        bar_was_on = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()  # loading three small files needs no progress bar
-        verbosity = hf_logging.get_verbosity()
-        hf_logging.set_verbosity_error()  # mismatched weights are one error line below, not warnings
-        try:
-            pipe = super().from_pretrained(str(path), **kwargs)
-        except UserError:
-            raise
-        except Exception as exc:  # corrupt or truncated files
-            raise UserError(f"cannot load the checkpoint in {path}: {exc}") from exc
-        finally:
-            hf_logging.set_verbosity(verbosity)
-            if bar_was_on:
-                hf_logging.enable_progress_bar()
-        check_weights(path, {"denoiser": pipe.denoiser, "text_conditioner": pipe.text_conditioner})
+        pipe = load_checked(super().from_pretrained, path, "checkpoint", ("denoiser", "text_conditioner"), **kwargs)
         pipe.set_progress_bar_config(leave=False)
         from motiongen.conditioning.familiarity import KnownActions
 
