@@ -172,7 +172,7 @@ def main(argv=None) -> dict:
     for leader, partner, name in test:
         real.append((leader, partner))
         for seed in range(args.seeds):
-            made = clean_up(pipe(leader, seed=seed, num_inference_steps=args.steps, progress=False))
+            made = clean_up(pipe(leader, seed=seed, num_inference_steps=args.steps, progress=False), leader)
             partners["model"].append((leader, made))
         partners["nearest training partner"].append((leader, nearest_partner(leader, library)))
         partners["leader mirrored"].append((leader, mirrored_partner(leader, float(hip))))

@@ -207,14 +207,21 @@ def main() -> None:
     parser.add_argument("--mm-samples", type=int, default=8)
     parser.add_argument("--split", default="test", choices=("test", "train", "all"))
     parser.add_argument("--checkpoints", type=Path, default=ROOT / "checkpoints")
-    parser.add_argument("--compare", type=Path, action="append", default=[],
-                        help="another folder of checkpoints to run beside them (e.g. an earlier release's)")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        action="append",
+        default=[],
+        help="another folder of checkpoints to run beside them (e.g. an earlier release's)",
+    )
     parser.add_argument("--compare-json", type=Path, action="append", default=[],
                         help="a result `motiongen eval t2m --json` wrote earlier, shown beside them")  # fmt: skip
     parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run (1: see the docs)")
     parser.add_argument("--quiet", action="store_true")
-    parser.add_argument("--reuse", action="store_true", help="take runs already in runs/benchmarks/ instead of rerunning")
+    parser.add_argument(
+        "--reuse", action="store_true", help="take runs already in runs/benchmarks/ instead of rerunning"
+    )
     args = parser.parse_args()
 
     out_dir = ROOT / "runs" / "benchmarks"

@@ -153,8 +153,8 @@ def react(
         leader_motion, text=text, seconds=seconds, num_inference_steps=steps, guidance_scale=guidance, seed=seed,
         sampler=sampler, streaming=streaming, progress=not quiet,
     )  # fmt: skip
-    partner = clean_up(partner)
     leader_motion = leader_motion.resampled(pipe.fps).slice(0, len(partner))
+    partner = clean_up(partner, leader_motion)
     _write(files, leader_motion, partner, partner_only, force, quiet)
 
 

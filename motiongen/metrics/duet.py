@@ -86,10 +86,10 @@ def segment_distance(p1, q1, p2, q2) -> np.ndarray:
     return np.linalg.norm(p1 + d1 * s[..., None] - (p2 + d2 * t[..., None]), axis=-1)
 
 
-def penetration(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def penetration(a: np.ndarray, b: np.ndarray, capsules=CAPSULES) -> np.ndarray:
     """Deepest capsule overlap between the two bodies per frame [T], metres (>= 0)."""
-    start, end = [c[0] for c in CAPSULES], [c[1] for c in CAPSULES]
-    radius = np.array([c[2] for c in CAPSULES])
+    start, end = [c[0] for c in capsules], [c[1] for c in capsules]
+    radius = np.array([c[2] for c in capsules])
     pa, qa = a[:, start, None, :], a[:, end, None, :]
     pb, qb = b[:, None, start, :], b[:, None, end, :]
     depth = radius[:, None] + radius[None, :] - segment_distance(pa, qa, pb, qb)

@@ -212,11 +212,13 @@ def _join(first: Motion, second: Motion) -> Motion:
                   first.fps, dict(first.meta))  # fmt: skip
 
 
-def clean_up(motion: Motion) -> Motion:
-    """The physical clean-up (planted feet, floor) every generator ends with."""
+def clean_up(partner: Motion, leader: Motion) -> Motion:
+    """The partner moved out of the leader's body (motion/separation.py), then the physical
+    clean-up (planted feet, floor) every generator ends with."""
     from motiongen.motion.cleanup import cleanup
+    from motiongen.motion.separation import push_apart
 
-    return cleanup(motion)
+    return cleanup(push_apart(partner, leader.slice(0, len(partner))))
 
 
 def duet(
@@ -238,7 +240,7 @@ def duet(
     follower = partner_pipe(leader, text=partner_text or prompt, num_inference_steps=num_inference_steps,
                             seed=seed + 1, sampler=sampler, progress=progress)  # fmt: skip
     leader.meta["role"] = "leader"
-    return leader, clean_up(follower)
+    return leader, clean_up(follower, leader)
 
 
 def check_checkpoint(path: Path) -> None:
