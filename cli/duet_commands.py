@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from motiongen.cli.options import FORCE, QUIET, THREADS, set_threads
+from motiongen.cli.options import FORCE, HAND_CONTACTS, QUIET, THREADS, set_threads
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
 OUTPUT_SUFFIXES = VIDEO_SUFFIXES + (".npz", ".bvh")
@@ -73,13 +73,15 @@ def _leader_kind(leader: Path) -> str:
     return "video"
 
 
-def _write(files: dict[str, Path], leader, partner, partner_only: bool, force: bool, quiet: bool) -> None:
+def _write(
+    files: dict[str, Path], leader, partner, partner_only: bool, force: bool, quiet: bool, hand_contacts: bool
+) -> None:
     from motiongen.io import save_motion
 
     people = [partner] if partner_only else [leader, partner]
     for key, path in files.items():
         if key == "video":
-            save_motion(people, path, force=force, progress=not quiet)
+            save_motion(people, path, force=force, progress=not quiet, hand_contacts=hand_contacts)
         elif key == "npz":
             save_motion(people, path, force=force)
         else:
@@ -114,6 +116,7 @@ def react(
     guidance: float = GUIDANCE,
     checkpoint: Path = PARTNER_CHECKPOINT,
     threads: int = THREADS,
+    hand_contacts: bool = HAND_CONTACTS,
     force: bool = FORCE,
     quiet: bool = QUIET,
 ) -> None:
@@ -155,7 +158,7 @@ def react(
     )  # fmt: skip
     leader_motion = leader_motion.resampled(pipe.fps).slice(0, len(partner))
     partner = clean_up(partner, leader_motion)
-    _write(files, leader_motion, partner, partner_only, force, quiet)
+    _write(files, leader_motion, partner, partner_only, force, quiet, hand_contacts)
 
 
 def duet(
@@ -177,6 +180,7 @@ def duet(
         None, "--text-checkpoint", help="Text-to-motion model for the leader (default: checkpoints/t2m)."
     ),
     threads: int = THREADS,
+    hand_contacts: bool = HAND_CONTACTS,
     force: bool = FORCE,
     quiet: bool = QUIET,
 ) -> None:
@@ -213,7 +217,7 @@ def duet(
         prompt.strip(), text_pipe, partner_pipe, seconds=seconds, seed=seed, num_inference_steps=steps,
         sampler=sampler, partner_text=partner_text, progress=not quiet,
     )  # fmt: skip
-    _write(files, leader, partner, False, force, quiet)
+    _write(files, leader, partner, False, force, quiet, hand_contacts)
 
 
 def register(app: typer.Typer) -> None:

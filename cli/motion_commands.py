@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from motiongen.cli.options import FORCE, QUIET
+from motiongen.cli.options import FORCE, HAND_CONTACTS, QUIET
 
 
 def info() -> None:
@@ -39,6 +39,7 @@ def render(
     ),
     output: Path = typer.Option(..., "--output", "-o", help="Output .mp4 or .gif video, or a .png film strip."),
     trace: bool = typer.Option(False, help="Draw the root trajectory."),
+    hand_contacts: bool = HAND_CONTACTS,
     force: bool = FORCE,
     quiet: bool = QUIET,
 ) -> None:
@@ -47,7 +48,7 @@ def render(
 
     check_output(output, force)
     motions = [m for p in inputs for m in load_people(p)]  # a duet .npz holds two people
-    save_motion(motions, output, force=force, trace=trace, progress=not quiet)
+    save_motion(motions, output, force=force, trace=trace, progress=not quiet, hand_contacts=hand_contacts)
     typer.echo(f"wrote {output}")
 
 

@@ -6,6 +6,7 @@ import typer
 
 FORCE = typer.Option(False, "--force", "-f", help="Overwrite existing output files.")
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+HAND_CONTACTS = typer.Option(False, "--hand-contacts", help="In the video, ring the hands two people hold together.")
 THREADS = typer.Option(
     0,
     "--threads",

@@ -157,3 +157,25 @@ def test_film_strip_holds_evenly_spaced_frames_of_the_clip(tmp_path):
     assert (strip[:, SMALL[0] : SMALL[0] + GAP] == 255).all()
     with pytest.raises(UserError, match="at least one frame"):
         render_strip(walk, count=0)
+
+
+def test_hand_contact_rings_mark_hands_held_by_two_people():
+    from motiongen.render.figures import CONTACT_COLOUR, held_hands
+    from motiongen.render.video import render_frame
+
+    a = Motion.rest(4)
+    hands = a.positions()[0][[20, 21]]  # left and right wrist
+    offset = hands[0] - hands[1] + np.array([0.05, 0.0, 0.0])  # b's right wrist 5 cm beside a's left
+    b = Motion(a.quats, a.root + offset.astype(np.float32))
+    points = held_hands(np.stack([a.positions()[0], b.positions()[0]]))
+    assert len(points) == 1
+    np.testing.assert_allclose(points[0], hands[0] + [0.025, 0.0, 0.0], atol=1e-5)
+    far = Motion(a.quats, a.root + np.array([2.0, 0.0, 0.0], np.float32))
+    assert held_hands(np.stack([a.positions()[0], far.positions()[0]])) == []
+
+    def ring_pixels(image):
+        return int((np.abs(image.astype(int) - CONTACT_COLOUR[:3]).sum(-1) < 60).sum())
+
+    assert ring_pixels(render_frame([a, b], hand_contacts=True)) > 20
+    assert ring_pixels(render_frame([a, b])) == 0
+    assert ring_pixels(render_frame([a, far], hand_contacts=True)) == 0

@@ -21,6 +21,8 @@ JOINT_RADIUS = 0.04
 HEAD_RADIUS = 0.11
 SHADOW_ALPHA = 0.28
 TRACE_ALPHA = 170
+CONTACT_RADIUS = 0.07  # metres: the ring drawn round two hands that hold each other
+CONTACT_COLOUR = (255, 196, 0, 230)
 SHADOW_SLANT = (0.35, 0.2)  # horizontal shadow offset per metre of height: away from the camera, to its right
 
 # One base colour per person (cycled); left limbs are drawn lighter, right limbs darker.
@@ -35,6 +37,7 @@ PALETTE = [
 
 HEAD, NECK = JOINT_INDEX["head"], JOINT_INDEX["neck"]
 BONES = [(PARENTS[j], j) for j in range(1, len(PARENTS))]
+WRISTS = [JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]]
 
 
 def _side(joint: int) -> str:
@@ -91,8 +94,10 @@ def draw_people(
     frame: int,
     joints: np.ndarray,
     traces: np.ndarray | None = None,
+    hand_contacts: bool = False,
 ) -> None:
-    """Draw everyone's shadow, optional root trace and skeleton onto `canvas`.
+    """Draw everyone's shadow, optional root trace and skeleton onto `canvas`, and with
+    `hand_contacts` a ring where two people's hands meet.
 
     canvas: RGB, SUPERSAMPLE times the size of the picture region whose top-left pixel is `origin`.
     joints: (people, 22, 3) positions at this frame. traces: (people, frames_so_far, 3) root paths on the floor.
@@ -143,6 +148,27 @@ def draw_people(
             r = JOINT_RADIUS * scale / d
             x, y = xy[p, index]
             draw.ellipse([x - r, y - r, x + r, y + r], fill=colours["joint"])
+    if hand_contacts:
+        for point in held_hands(joints):
+            (cx, cy), d = camera.project(point, frame)
+            (cx, cy), r = to_canvas(np.array([cx, cy])), CONTACT_RADIUS * scale / d
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=CONTACT_COLOUR, width=max(1, round(r / 4)))
+
+
+def held_hands(joints: np.ndarray) -> list[np.ndarray]:
+    """Midpoints of every pair of wrists of two different people closer than HOLD_DISTANCE
+    (joints: (people, 22, 3) at one frame)."""
+    from motiongen.metrics.duet import HOLD_DISTANCE
+
+    wrists = joints[:, WRISTS]  # (people, 2, 3)
+    points = []
+    for p in range(len(joints)):
+        for q in range(p + 1, len(joints)):
+            for a in wrists[p]:
+                for b in wrists[q]:
+                    if np.linalg.norm(a - b) < HOLD_DISTANCE:
+                        points.append((a + b) / 2)
+    return points
 
 
 def _draw_shadows(canvas: Image.Image, to_canvas, camera: Camera, frame: int, joints: np.ndarray) -> None:

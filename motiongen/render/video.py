@@ -26,7 +26,9 @@ TEXT_OUTLINE = (240, 242, 245)
 class Scene:
     """Everything that stays the same over a clip: the people's joint tracks, camera, floor, caption."""
 
-    def __init__(self, motions, fps: float | None = None, size: tuple[int, int] = (640, 480)):
+    def __init__(
+        self, motions, fps: float | None = None, size: tuple[int, int] = (640, 480), hand_contacts: bool = False
+    ):
         motions = [motions] if isinstance(motions, Motion) else list(motions)
         if not motions:
             raise UserError("nothing to render: no motions given")
@@ -34,6 +36,7 @@ class Scene:
         if not self.fps > 0:
             raise UserError(f"video frame rate must be positive, got {fps}")
         self.size = (int(size[0]), int(size[1]))
+        self.hand_contacts = hand_contacts  # mark where two people's hands meet
         if min(self.size) < 16:
             raise UserError(f"video size {self.size} is too small (at least 16 x 16 pixels)")
 
@@ -64,7 +67,7 @@ class Scene:
         if box[2] > box[0] and box[3] > box[1]:
             size = ((box[2] - box[0]) * SUPERSAMPLE, (box[3] - box[1]) * SUPERSAMPLE)
             canvas = picture.crop(box).resize(size, Image.Resampling.NEAREST)
-            draw_people(canvas, box[:2], self.camera, index, joints, traces)
+            draw_people(canvas, box[:2], self.camera, index, joints, traces, self.hand_contacts)
             picture.paste(canvas.reduce(SUPERSAMPLE), box[:2])
         self._draw_text(picture, index)
         return np.asarray(picture)
@@ -107,21 +110,36 @@ def render_frames(
 
 
 def render_frame(
-    motions, index: int = 0, trace: bool = False, fps: float | None = None, size: tuple[int, int] = (640, 480)
+    motions,
+    index: int = 0,
+    trace: bool = False,
+    fps: float | None = None,
+    size: tuple[int, int] = (640, 480),
+    hand_contacts: bool = False,
 ) -> np.ndarray:
     """One frame (clamped to the clip) as a (height, width, 3) uint8 array."""
-    return Scene(motions, fps, size).render(index, trace)
+    return Scene(motions, fps, size, hand_contacts).render(index, trace)
 
 
-def write(motions, path, trace: bool = False, progress: bool = True, fps: float | None = None, size=(640, 480), **_):
-    """Write a skeleton video; the format follows the suffix of `path` (.mp4 or .gif)."""
+def write(
+    motions,
+    path,
+    trace: bool = False,
+    progress: bool = True,
+    fps: float | None = None,
+    size=(640, 480),
+    hand_contacts: bool = False,
+    **_,
+):
+    """Write a skeleton video; the format follows the suffix of `path` (.mp4 or .gif). With
+    `hand_contacts`, a ring marks two people's hands that hold each other."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".mp4", ".gif"):
         raise UserError(f"cannot render to '{path.name}': use a .mp4 or .gif file")
     if suffix == ".mp4" and (size[0] % 2 or size[1] % 2):
         raise UserError(f"video size {tuple(size)} must have an even width and height for .mp4")
-    scene = Scene(motions, fps, size)
+    scene = Scene(motions, fps, size, hand_contacts)
     frames = _frames(scene, trace, progress)
     if suffix == ".mp4":
         _write_mp4(frames, path, scene)
