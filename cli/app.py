@@ -24,6 +24,25 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from motiongen import __version__
+
+        typer.echo(f"motiongen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Human motion generation: text, music and partial motion to 3D motion; video lifting; duets."""
+
+
 motion_commands.register(app)
 generate_commands.register(app)
 lift_commands.register(app)

@@ -58,6 +58,11 @@ def test_help_is_fast_and_lists_the_commands():
     assert min(timings) < 2.0, f"motiongen --help took {min(timings):.2f} s (target: under 1 s)"
 
 
+def test_version_prints_one_line():
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout == f"motiongen {__version__}\n"
+
+
 def test_cli_module_does_not_import_torch():
     code = "import motiongen.cli.app, sys; assert 'torch' not in sys.modules, 'torch imported'"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
