@@ -10,7 +10,7 @@ import typer
 from motiongen.cli.options import FORCE, HAND_CONTACTS, QUIET, THREADS, set_threads
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
-OUTPUT_SUFFIXES = VIDEO_SUFFIXES + (".npz", ".bvh")
+OUTPUT_SUFFIXES = VIDEO_SUFFIXES + (".glb", ".npz", ".bvh")
 
 SAMPLER = typer.Option(
     "ddim", "--sampler", help="ddim, dpm (DPM-Solver++, good at 10-20 steps) or flow (a distilled student)."
@@ -22,7 +22,7 @@ PARTNER_CHECKPOINT = typer.Option(None, "--checkpoint", help="Partner model fold
 
 
 def duet_outputs(output: Path, partner_only: bool = False, leader_bvh: bool = False) -> dict[str, Path]:
-    """The files one run writes, from -o: the video (.mp4/.gif), the partner's BVH
+    """The files one run writes, from -o: the video (.mp4/.gif) or 3D scene (.glb), the partner's BVH
     (NAME_partner.bvh, or -o itself when it is a .bvh), the two-person NAME.npz (just the
     partner with --partner-only) and, when the leader was made here, NAME_leader.bvh."""
     from motiongen.errors import UserError
@@ -34,6 +34,8 @@ def duet_outputs(output: Path, partner_only: bool = False, leader_bvh: bool = Fa
     files = {}
     if suffix in VIDEO_SUFFIXES:
         files["video"] = output
+    if suffix == ".glb":
+        files["scene"] = output
     files["partner"] = output if suffix == ".bvh" else stem.with_name(stem.name + "_partner.bvh")
     files["npz"] = output if suffix == ".npz" else output.with_suffix(".npz")
     if leader_bvh and not partner_only:
@@ -82,7 +84,7 @@ def _write(
     for key, path in files.items():
         if key == "video":
             save_motion(people, path, force=force, progress=not quiet, hand_contacts=hand_contacts)
-        elif key == "npz":
+        elif key in ("npz", "scene"):
             save_motion(people, path, force=force)
         else:
             save_motion(partner if key == "partner" else leader, path, force=force)
@@ -97,8 +99,8 @@ def react(
         Path("out/duet.mp4"),
         "--output",
         "-o",
-        help="Duet video (.mp4 .gif), or .npz / .bvh; the partner's NAME_partner.bvh and a two-person NAME.npz "
-        "are written beside a video.",
+        help="Duet video (.mp4 .gif), 3D scene (.glb), or .npz / .bvh; the partner's NAME_partner.bvh and a "
+        "two-person NAME.npz are written beside a video or scene.",
     ),
     text: str = typer.Option(None, "--text", "-t", help='What the partner does, e.g. "spins under the arm".'),
     partner_only: bool = typer.Option(
@@ -167,8 +169,8 @@ def duet(
         Path("out/duet.mp4"),
         "--output",
         "-o",
-        help="Duet video (.mp4 .gif), or .npz; NAME_leader.bvh, NAME_partner.bvh and a two-person NAME.npz "
-        "are written beside a video.",
+        help="Duet video (.mp4 .gif), 3D scene (.glb), or .npz; NAME_leader.bvh, NAME_partner.bvh and a "
+        "two-person NAME.npz are written beside a video or scene.",
     ),
     seconds: float = typer.Option(6.0, "--seconds", "-s", help="Length of the clip (up to 60 s)."),
     partner_text: str = typer.Option(None, "--partner-text", help="Words for the partner (default: the prompt)."),

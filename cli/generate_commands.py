@@ -46,7 +46,8 @@ def generate(
         Path("out/motion.mp4"),
         "--output",
         "-o",
-        help="Output file (.bvh .npz .npy, .mp4 .gif video, .png film strip); a picture also gets a .bvh next to it.",
+        help="Output file (.bvh .npz .npy, .glb animated 3D mannequin, .mp4 .gif video, .png film strip); "
+        "a picture also gets a .bvh next to it.",
     ),
     seconds: float = typer.Option(4.0, "--seconds", "-s", help="Length of the clip (up to 60 s)."),
     steps: int = typer.Option(50, "--steps", help="Sampling steps."),

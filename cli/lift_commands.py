@@ -27,7 +27,9 @@ def lift(
     input: Path = typer.Argument(
         ..., help="Video file, folder of images (or one image), or 2D keypoints (.json COCO, .npz)."
     ),
-    output: Path = typer.Option(..., "--output", "-o", help="Output .bvh, .npz, .npy or .mp4 (format by extension)."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Output .bvh, .npz, .npy, .glb or .mp4 (format by extension)."
+    ),
     overlay: Path = typer.Option(None, "--overlay", help="Also write a video: 2D detections beside the 3D result."),
     fps: float = typer.Option(None, "--fps", help="Frame rate of the input (image folders default to 20)."),
     focal: float = typer.Option(

@@ -37,7 +37,9 @@ def render(
     inputs: list[Path] = typer.Argument(
         ..., help="Motion file(s); several files (or a duet .npz) render as several people."
     ),
-    output: Path = typer.Option(..., "--output", "-o", help="Output .mp4 or .gif video, or a .png film strip."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Output .mp4 or .gif video, a .png film strip, or an animated 3D .glb."
+    ),
     trace: bool = typer.Option(False, help="Draw the root trajectory."),
     hand_contacts: bool = HAND_CONTACTS,
     force: bool = FORCE,

@@ -20,6 +20,7 @@ READERS = {
 }
 WRITERS = {
     ".bvh": "motiongen.io.bvh",
+    ".glb": "motiongen.io.glb",
     ".npz": "motiongen.io.npz",
     ".npy": "motiongen.io.humanml3d",
     ".mp4": "motiongen.render.video",
