@@ -7,7 +7,17 @@ from pathlib import Path
 
 import typer
 
-from motiongen.cli.options import FORCE, HAND_CONTACTS, QUIET, THREADS, set_threads
+from motiongen.cli.options import (
+    FORCE,
+    HAND_CONTACTS,
+    OUTPUT_FPS,
+    QUIET,
+    RIG,
+    THREADS,
+    UNITS,
+    bvh_options,
+    set_threads,
+)
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
 OUTPUT_SUFFIXES = VIDEO_SUFFIXES + (".glb", ".npz", ".bvh")
@@ -76,7 +86,14 @@ def _leader_kind(leader: Path) -> str:
 
 
 def _write(
-    files: dict[str, Path], leader, partner, partner_only: bool, force: bool, quiet: bool, hand_contacts: bool
+    files: dict[str, Path],
+    leader,
+    partner,
+    partner_only: bool,
+    force: bool,
+    quiet: bool,
+    hand_contacts: bool,
+    bvh: dict,
 ) -> None:
     from motiongen.io import save_motion
 
@@ -87,7 +104,7 @@ def _write(
         elif key in ("npz", "scene"):
             save_motion(people, path, force=force)
         else:
-            save_motion(partner if key == "partner" else leader, path, force=force)
+            save_motion(partner if key == "partner" else leader, path, force=force, **bvh)
         typer.echo(f"wrote {path}")
 
 
@@ -117,6 +134,9 @@ def react(
     sampler: str = SAMPLER,
     guidance: float = GUIDANCE,
     checkpoint: Path = PARTNER_CHECKPOINT,
+    rig: str = RIG,
+    units: str = UNITS,
+    fps: float = OUTPUT_FPS,
     threads: int = THREADS,
     hand_contacts: bool = HAND_CONTACTS,
     force: bool = FORCE,
@@ -137,6 +157,7 @@ def react(
     files = duet_outputs(output, partner_only, leader_bvh=kind == "video")
     for path in files.values():
         check_writable(path, force)  # before anything slow
+    bvh = bvh_options(rig, units, fps, files.values())
     from motiongen.pipelines.react import ReactivePartnerPipeline, check_checkpoint, clean_up, default_checkpoint
 
     checkpoint = checkpoint or default_checkpoint()
@@ -160,7 +181,7 @@ def react(
     )  # fmt: skip
     leader_motion = leader_motion.resampled(pipe.fps).slice(0, len(partner))
     partner = clean_up(partner, leader_motion)
-    _write(files, leader_motion, partner, partner_only, force, quiet, hand_contacts)
+    _write(files, leader_motion, partner, partner_only, force, quiet, hand_contacts, bvh)
 
 
 def duet(
@@ -181,6 +202,9 @@ def duet(
     text_checkpoint: Path = typer.Option(
         None, "--text-checkpoint", help="Text-to-motion model for the leader (default: checkpoints/t2m)."
     ),
+    rig: str = RIG,
+    units: str = UNITS,
+    fps: float = OUTPUT_FPS,
     threads: int = THREADS,
     hand_contacts: bool = HAND_CONTACTS,
     force: bool = FORCE,
@@ -201,6 +225,7 @@ def duet(
     files = duet_outputs(output, leader_bvh=True)
     for path in files.values():
         check_writable(path, force)
+    bvh = bvh_options(rig, units, fps, files.values())
     from motiongen.pipelines import text2motion
     from motiongen.pipelines.react import ReactivePartnerPipeline, check_checkpoint, default_checkpoint
     from motiongen.pipelines.react import duet as make_duet
@@ -219,7 +244,7 @@ def duet(
         prompt.strip(), text_pipe, partner_pipe, seconds=seconds, seed=seed, num_inference_steps=steps,
         sampler=sampler, partner_text=partner_text, progress=not quiet,
     )  # fmt: skip
-    _write(files, leader, partner, False, force, quiet, hand_contacts)
+    _write(files, leader, partner, False, force, quiet, hand_contacts, bvh)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from motiongen.cli.options import FORCE, QUIET, THREADS, set_threads
+from motiongen.cli.options import FORCE, OUTPUT_FPS, QUIET, RIG, THREADS, UNITS, bvh_options, set_threads
 
 PICTURE_SUFFIXES = {".mp4", ".gif", ".png"}  # for looking at; a .bvh is written beside them
 
@@ -83,6 +83,9 @@ def generate(
         "--cleanup/--no-cleanup",
         help="Plant the feet and keep the body on the floor, not in it (--no-cleanup: the model's raw output).",
     ),
+    rig: str = RIG,
+    units: str = UNITS,
+    fps: float = OUTPUT_FPS,
     threads: int = THREADS,
     force: bool = FORCE,
     quiet: bool = QUIET,
@@ -115,6 +118,7 @@ def generate(
 
     for p in paths + extra:
         check_writable(p, force)  # a folder, a read-only place or an existing file fail before the model loads
+    bvh = bvh_options(rig, units, fps, paths + extra)
 
     from motiongen.io import save_motion
     from motiongen.pipelines.text2motion import TextToMotionPipeline, default_checkpoint
@@ -146,7 +150,8 @@ def generate(
         )[0]
         path.parent.mkdir(parents=True, exist_ok=True)
         picture = path.suffix.lower() in PICTURE_SUFFIXES
-        save_motion(motion, path, force=force, **({"progress": not quiet} if picture else {}))
+        options = {"progress": not quiet} if picture else bvh if path.suffix.lower() == ".bvh" else {}
+        save_motion(motion, path, force=force, **options)
         typer.echo(f"wrote {path}  ({text!r}, seed {job_seed})")
         if motion.meta.get("retrieved") and not quiet:
             typer.echo("  with the training captions nearest in meaning: " + "; ".join(motion.meta["retrieved"]))
@@ -162,7 +167,7 @@ def generate(
                 "side those captions name (--side-guidance 0 turns it off)"
             )
         if picture:  # a picture is for looking; the BVH is for using
-            save_motion(motion, path.with_suffix(".bvh"), force=force)
+            save_motion(motion, path.with_suffix(".bvh"), force=force, **bvh)
             typer.echo(f"wrote {path.with_suffix('.bvh')}")
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from motiongen.cli.options import FORCE, QUIET
+from motiongen.cli.options import FORCE, LIFT_OUTPUT_FPS, QUIET, RIG, UNITS, bvh_options
 
 
 def _parse_size(text: str | None) -> tuple[int, int] | None:
@@ -38,6 +38,9 @@ def lift(
     image_size: str = typer.Option(None, "--image-size", help="WIDTHxHEIGHT of the images behind a keypoint file."),
     checkpoint: Path = typer.Option(None, "--checkpoint", help="Lifter checkpoint folder (default: the shipped one)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Detect again even if cached detections exist."),
+    rig: str = RIG,
+    units: str = UNITS,
+    output_fps: float = LIFT_OUTPUT_FPS,
     force: bool = FORCE,
     quiet: bool = QUIET,
 ) -> None:
@@ -51,6 +54,7 @@ def lift(
     if output.suffix.lower() not in WRITERS:
         raise UserError(f"cannot write '{output.name}': use one of {', '.join(sorted(WRITERS))}")
     check_writable(output, force)  # fail before the slow part
+    bvh = bvh_options(rig, units, output_fps, [output], fps_name="--output-fps")
     if overlay is not None:
         if overlay.suffix.lower() not in (".mp4", ".gif"):
             raise UserError(f"--overlay must be an .mp4 or .gif file, got '{overlay.name}'")
@@ -69,7 +73,7 @@ def lift(
 
     pipe = LiftPipeline.from_pretrained(checkpoint or DEFAULT_CHECKPOINT)
     result = pipe(input, fps=fps, focal=focal, image_size=size, progress=not quiet, use_cache=not no_cache)
-    options = {"progress": not quiet} if output.suffix.lower() in (".mp4", ".gif") else {}
+    options = {"progress": not quiet} if output.suffix.lower() in (".mp4", ".gif") else bvh
     save_motion(result.motion, output, force=force, **options)
     if not quiet:
         seen = int(result.detected.sum())

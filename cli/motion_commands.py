@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from motiongen.cli.options import FORCE, HAND_CONTACTS, QUIET
+from motiongen.cli.options import FORCE, HAND_CONTACTS, OUTPUT_FPS, QUIET, RIG, UNITS, bvh_options
 
 
 def info() -> None:
@@ -57,13 +57,17 @@ def render(
 def convert(
     input: Path = typer.Argument(..., help="Motion file (.bvh, .npz, .npy, DeepMimic .txt)."),
     output: Path = typer.Option(..., "--output", "-o", help="Output file; the format follows the extension."),
+    rig: str = RIG,
+    units: str = UNITS,
+    fps: float = OUTPUT_FPS,
     force: bool = FORCE,
 ) -> None:
     """Convert a motion file to another format (by extension)."""
     from motiongen.io import check_output, load_motion, save_motion
 
+    bvh = bvh_options(rig, units, fps, [output])
     check_output(output, force)
-    save_motion(load_motion(input), output, force=force)
+    save_motion(load_motion(input), output, force=force, **bvh)
     typer.echo(f"wrote {output}")
 
 

@@ -12,6 +12,20 @@ THREADS = typer.Option(
     "--threads",
     help="Torch CPU threads (0: torch's default). On a busy machine 1 thread can be several times faster.",
 )
+# BVH output: another skeleton's joint names and rest pose, units, frame rate (motiongen/io/rigs.py).
+RIG = typer.Option(
+    None,
+    "--rig",
+    help="BVH output on another skeleton: motiongen (default), smpl, mixamo, unreal or cmu joint names and rest pose.",
+)
+UNITS = typer.Option(None, "--units", help="BVH output units: m or cm (default: the rig's; cm for mixamo and unreal).")
+OUTPUT_FPS = typer.Option(
+    None, "--fps", "--output-fps", help="BVH output frame rate: resample to this many frames per second (1-1000)."
+)
+# lift's --fps is the input's frame rate, so there the output's is only --output-fps
+LIFT_OUTPUT_FPS = typer.Option(
+    None, "--output-fps", help="BVH output frame rate: resample to this many frames per second (1-1000)."
+)
 # What a training or distillation run writes into its folder; --force removes these, nothing else.
 RUN_FILES = ("checkpoint", "pipeline", "log.jsonl", "config.json", "distill.json")
 
@@ -52,3 +66,31 @@ def check_run_folder(output: Path, resume: bool, force: bool) -> None:
     for name in held:  # --force: start over
         target = output / name
         shutil.rmtree(target) if target.is_dir() else target.unlink()
+
+
+def bvh_options(rig: str | None, units: str | None, fps: float | None, outputs, fps_name: str = "--fps") -> dict:
+    """Check --rig, --units and --fps (before any heavy work) and return them as BVH writer options
+    (only those given). They shape every .bvh file a command writes; a command writing none refuses
+    them rather than ignore them."""
+    from motiongen.errors import UserError
+    from motiongen.io import rigs
+
+    given = {"rig": rig, "units": units, "fps": fps}
+    options = {key: value for key, value in given.items() if value is not None}
+    if not options:
+        return {}
+    if rig is not None:
+        rigs.get(rig, "--rig")
+    if units is not None:
+        rigs.scale(units, "--units")
+    if fps is not None:
+        options["fps"] = rigs.frame_rate(fps, fps_name)
+    if not any(Path(p).suffix.lower() == ".bvh" for p in outputs):
+        names = ", ".join({"rig": "--rig", "units": "--units", "fps": fps_name}[key] for key in options)
+        first = Path(list(outputs)[0]).name
+        verb, them = ("applies", "it") if len(options) == 1 else ("apply", "them")
+        raise UserError(
+            f"{names} only {verb} to BVH output, and this command writes no .bvh file ({first}); "
+            f"give -o NAME.bvh or leave {them} out"
+        )
+    return options

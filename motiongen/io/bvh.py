@@ -5,7 +5,9 @@ any units and up axis. Our own SMPL-22 files are read back rotation for rotation
 humanoid rig is retargeted onto SMPL-22 by joint-name presets (see `retarget.py`).
 
 Writing produces the SMPL-22 hierarchy with our rest offsets, in metres by default (Blender's
-unit; pass units="cm" for tools that expect centimetres). The root has 6 channels
+unit; pass units="cm" for tools that expect centimetres). rig= writes it under another skeleton's
+joint names and rest pose (SMPL, Mixamo, Unreal, CMU: see `rigs.py`), fps= resamples first; files
+of every rig read back rotation for rotation. The root has 6 channels
 (Xposition Yposition Zposition Zrotation Xrotation Yrotation), every other joint the 3 rotation
 channels; the root's OFFSET is zero and its position channels hold the pelvis position.
 Angles are intrinsic Euler angles in degrees, in channel order (scipy's uppercase sequences).
@@ -23,14 +25,14 @@ from scipy.spatial.transform import Rotation
 
 from motiongen import validate
 from motiongen.errors import UserError
-from motiongen.io import single_person
-from motiongen.io.retarget import exact_smpl_scale, retarget
+from motiongen.io import rigs, single_person
+from motiongen.io.retarget import retarget
 from motiongen.motion.motion import Motion
 from motiongen.motion.sanity import check_plausible, trim_end_glitches
-from motiongen.motion.skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS, REST_OFFSETS
+from motiongen.motion.skeleton import JOINT_INDEX, PARENTS
 
 ROTATION_ORDER = "ZXY"  # channel order we write
-UNITS = {"m": 1.0, "cm": 100.0}
+UNITS = rigs.UNITS
 # End Site offsets (metres) for our leaf joints, so every joint gets a visible bone in Blender.
 END_SITES = {
     "left_foot": (0.0, 0.0, 0.05),
@@ -276,28 +278,33 @@ def read_unchecked(path: str | Path, fps: float | None = None) -> Motion:
     bvh = read_bvh(path)
     if fps is not None:
         bvh.frame_time = 1.0 / validate.fps(fps)
-    scale = exact_smpl_scale(bvh.names, bvh.parents, bvh.offsets)
-    if scale is not None:  # our own skeleton: take the rotations as they are
+    found = rigs.recognise(bvh.names, bvh.parents, bvh.offsets)
+    if found is not None:  # a file we wrote, on any of our rigs: take the rotations back as they were
+        rig, scale = found
         rot, trans = bvh.local_transforms()
-        order = [bvh.names.index(name) for name in JOINT_NAMES]
-        root = trans[:, bvh.names.index("pelvis")] / scale
-        return Motion.from_matrices(rot[:, order], root, bvh.fps)
+        order = [bvh.names.index(name) for name in rig.joints]
+        return Motion.from_matrices(rigs.from_rig(rig, rot[:, order]), trans[:, order[0]] / scale, bvh.fps)
     names, rest, positions = bvh.with_end_sites()
     return retarget(names, rest, positions, bvh.fps, Path(path).name)
 
 
-def write(motions, path: str | Path, units: str = "m") -> None:
-    """Write one Motion as an SMPL-22 BVH (units "m" or "cm")."""
+def write(
+    motions, path: str | Path, units: str | None = None, rig: str = rigs.DEFAULT_RIG, fps: float | None = None
+) -> None:
+    """Write one Motion as a BVH of our 22 joints on `rig` (motiongen, smpl, mixamo, unreal, cmu),
+    in `units` ("m" or "cm"; default: the rig's), resampled to `fps` if given."""
     motion = single_person(motions, "BVH")
-    if units not in UNITS:
-        raise UserError(f"unknown BVH units '{units}'; use one of {', '.join(UNITS)}")
-    scale = UNITS[units]
+    rig = rigs.get(rig)
+    scale = rigs.scale(rig.units if units is None else units)
+    if fps is not None:
+        motion = motion.resampled(rigs.frame_rate(fps))
+    quats = motion.quats
+    if rig.straight:  # another rest pose: same world pose, re-based local rotations
+        xyzw = Rotation.from_matrix(rigs.to_rig(rig, motion.matrices().numpy().astype(np.float64)).reshape(-1, 3, 3))
+        quats = xyzw.as_quat().reshape(len(motion), -1, 4)[..., [3, 0, 1, 2]]
     end_sites = {JOINT_INDEX[name]: np.array(offset) * scale for name, offset in END_SITES.items()}
-    offsets = REST_OFFSETS.astype(np.float64) * scale
-    offsets[0] = 0.0  # the root's position channels hold the pelvis position
-    text = format_bvh(
-        list(JOINT_NAMES), list(PARENTS), offsets, end_sites, motion.quats, motion.root * scale, 1.0 / motion.fps
-    )
+    offsets = rigs.rest_offsets(rig) * scale
+    text = format_bvh(list(rig.joints), list(PARENTS), offsets, end_sites, quats, motion.root * scale, 1.0 / motion.fps)
     Path(path).write_text(text, encoding="utf-8")
 
 

@@ -127,6 +127,26 @@ PRESETS = (
             }
         ),
     ),
+    # CMU names on our 22 joints (`--rig cmu` output): no Neck1, so the CMU preset above does not
+    # match; LowerBack, Spine and Spine1 are our three spine joints and LeftShoulder our collar.
+    Preset(
+        "CMU-22",
+        _sided(
+            {
+                "pelvis": "Hips",
+                **_LEGS,
+                "spine1": "LowerBack",
+                "spine2": "Spine",
+                "spine3": "Spine1",
+                "neck": "Neck",
+                "head": "Head",
+                "{s}_collar": "{S}Shoulder",
+                "{s}_shoulder": "{S}Arm",
+                "{s}_elbow": "{S}ForeArm",
+                "{s}_wrist": "{S}Hand",
+            }
+        ),
+    ),
     # Biovision-style rigs (Hips, Ab, Chest, LeftCollar, LeftShoulder = upper arm, LeftHip = thigh).
     Preset(
         "Biovision",
@@ -458,22 +478,3 @@ def retarget(names: list[str], rest: np.ndarray, positions: np.ndarray, fps: flo
     world = up_axis_rotation(reference) * (leg_length(rest_positions()) / source_leg)
     pose = pose_on_our_skeleton(points @ world.T, reference @ world.T)
     return Motion.from_positions(pose.astype(np.float32), fps, {"source_rig": preset.name})
-
-
-def exact_smpl_scale(names: list[str], parents: list[int], offsets: np.ndarray) -> float | None:
-    """If the rig is exactly our SMPL-22 skeleton (same names, parents and rest offsets up to one
-    unit scale, e.g. centimetres), return that scale, so its rotations can be read directly."""
-    if sorted(names) != sorted(JOINT_NAMES):
-        return None
-    where = {name: i for i, name in enumerate(names)}
-    for j, name in enumerate(JOINT_NAMES):
-        p = parents[where[name]]
-        expected = None if PARENTS[j] < 0 else JOINT_NAMES[PARENTS[j]]
-        if (names[p] if p >= 0 else None) != expected:
-            return None
-    ours = REST_OFFSETS[1:].astype(np.float64)
-    theirs = np.asarray(offsets, np.float64)[[where[n] for n in JOINT_NAMES[1:]]]
-    scale = np.linalg.norm(theirs) / np.linalg.norm(ours)
-    if scale <= 0 or np.abs(theirs - scale * ours).max() > 1e-4 * scale:
-        return None
-    return float(scale)
