@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from motiongen.cli.options import FORCE, QUIET
+from motiongen.cli.options import FORCE, QUIET, show_progress
 
 app = typer.Typer(help="Build and inspect the motion corpora.", no_args_is_help=True)
 
@@ -40,12 +40,12 @@ def build(
         from motiongen.data.build import build_corpus
         from motiongen.paths import CORPUS_DIR
 
-        out = build_corpus(output or CORPUS_DIR, progress=not quiet)
+        out = build_corpus(output or CORPUS_DIR, progress=show_progress(quiet))
         typer.echo(f"built-in corpus written to {out}")
         return
     from motiongen.data.mocap_corpus import CACHE_DIR, build_mocap_corpus
 
-    out = build_mocap_corpus(output or CACHE_DIR, source, progress=not quiet)
+    out = build_mocap_corpus(output or CACHE_DIR, source, progress=show_progress(quiet))
     typer.echo(f"motion capture segments written to {out}")
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from motiongen.cli.options import QUIET
+from motiongen.cli.options import QUIET, show_progress
 
 
 def distill(
@@ -41,7 +41,12 @@ def distill(
     check_checkpoint(teacher or default_checkpoint())
     check_run_folder(output, resume, force)
     folder = run_distill(
-        teacher or default_checkpoint(), recipe, output, max_steps=max_steps, progress=not quiet, resume=resume
+        teacher or default_checkpoint(),
+        recipe,
+        output,
+        max_steps=max_steps,
+        progress=show_progress(quiet),
+        resume=resume,
     )
     typer.echo(f"student written to {folder}")
 

@@ -17,6 +17,7 @@ from motiongen.cli.options import (
     UNITS,
     bvh_options,
     set_threads,
+    show_progress,
 )
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
@@ -100,7 +101,7 @@ def _write(
     people = [partner] if partner_only else [leader, partner]
     for key, path in files.items():
         if key == "video":
-            save_motion(people, path, force=force, progress=not quiet, hand_contacts=hand_contacts)
+            save_motion(people, path, force=force, progress=show_progress(quiet), hand_contacts=hand_contacts)
         elif key in ("npz", "scene"):
             save_motion(people, path, force=force)
         else:
@@ -166,7 +167,7 @@ def react(
     if kind == "video":
         from motiongen.pipelines.lift import DEFAULT_CHECKPOINT, LiftPipeline
 
-        leader_motion = LiftPipeline.from_pretrained(DEFAULT_CHECKPOINT)(leader, progress=not quiet).motion
+        leader_motion = LiftPipeline.from_pretrained(DEFAULT_CHECKPOINT)(leader, progress=show_progress(quiet)).motion
         if not quiet:
             typer.echo(f"lifted the leader from {leader.name} ({leader_motion.duration:.1f} s)")
     else:
@@ -177,7 +178,7 @@ def react(
     pipe = ReactivePartnerPipeline.from_pretrained(checkpoint)
     partner = pipe(
         leader_motion, text=text, seconds=seconds, num_inference_steps=steps, guidance_scale=guidance, seed=seed,
-        sampler=sampler, streaming=streaming, progress=not quiet,
+        sampler=sampler, streaming=streaming, progress=show_progress(quiet),
     )  # fmt: skip
     leader_motion = leader_motion.resampled(pipe.fps).slice(0, len(partner))
     partner = clean_up(partner, leader_motion)
@@ -242,7 +243,7 @@ def duet(
     partner_pipe = ReactivePartnerPipeline.from_pretrained(checkpoint)
     leader, partner = make_duet(
         prompt.strip(), text_pipe, partner_pipe, seconds=seconds, seed=seed, num_inference_steps=steps,
-        sampler=sampler, partner_text=partner_text, progress=not quiet,
+        sampler=sampler, partner_text=partner_text, progress=show_progress(quiet),
     )  # fmt: skip
     _write(files, leader, partner, False, force, quiet, hand_contacts, bvh)
 

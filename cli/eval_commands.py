@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from motiongen.cli.options import FORCE, QUIET, THREADS, set_threads
+from motiongen.cli.options import FORCE, QUIET, THREADS, set_threads, show_progress
 
 app = typer.Typer(help="Measure motion quality: physics metrics, text-to-motion benchmarks.", no_args_is_help=True)
 
@@ -127,8 +127,8 @@ def t2m(
         check_writable(json_out, force)  # fail before the long run, not after
     result = run_t2m_evaluation(
         checkpoint or CHECKPOINT_DIR / "t2m", evaluator or CHECKPOINT_DIR / "evaluator", sampler, steps, guidance,
-        repeats, samples, mm_prompts, mm_samples, split, seed=seed, progress=not quiet, hml3d_evaluator=hml3d_evaluator,
-        threads=threads,
+        repeats, samples, mm_prompts, mm_samples, split, seed=seed, progress=show_progress(quiet),
+        hml3d_evaluator=hml3d_evaluator, threads=threads,
     )  # fmt: skip
     Console().print(t2m_table(result))
     if json_out:
@@ -189,5 +189,5 @@ def train_evaluator_command(
     if corpus not in ("builtin", "v2"):
         raise UserError(f"unknown corpus '{corpus}' (builtin or v2)")
     config = EvaluatorTrainingConfig(steps=steps, seed=seed, corpus=corpus)
-    train_evaluator(output, config, progress=not quiet, log=typer.echo)
+    train_evaluator(output, config, progress=show_progress(quiet), log=typer.echo)
     typer.echo(f"evaluator saved to {output}")

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import typer
 
-from motiongen.cli.options import FORCE, OUTPUT_FPS, QUIET, RIG, THREADS, UNITS, bvh_options, set_threads
+from motiongen.cli.options import (
+    FORCE,
+    OUTPUT_FPS,
+    QUIET,
+    RIG,
+    THREADS,
+    UNITS,
+    bvh_options,
+    set_threads,
+    show_progress,
+)
 
 PICTURE_SUFFIXES = {".mp4", ".gif", ".png"}  # for looking at; a .bvh is written beside them
 
@@ -144,13 +154,13 @@ def generate(
             side_guidance=side_guidance,
             seed=job_seed,
             sampler=sampler,
-            progress=not quiet,
+            progress=show_progress(quiet),
             sequential=not whole,
             cleanup=cleanup,
         )[0]
         path.parent.mkdir(parents=True, exist_ok=True)
         picture = path.suffix.lower() in PICTURE_SUFFIXES
-        options = {"progress": not quiet} if picture else bvh if path.suffix.lower() == ".bvh" else {}
+        options = {"progress": show_progress(quiet)} if picture else bvh if path.suffix.lower() == ".bvh" else {}
         save_motion(motion, path, force=force, **options)
         typer.echo(f"wrote {path}  ({text!r}, seed {job_seed})")
         if motion.meta.get("retrieved") and not quiet:
@@ -205,10 +215,10 @@ def train(
     if isinstance(cfg, PartnerTrainConfig):
         from motiongen.training.partner import train as train_partner
 
-        folder = train_partner(cfg, output, resume=resume, max_steps=max_steps, progress=not quiet)
+        folder = train_partner(cfg, output, resume=resume, max_steps=max_steps, progress=show_progress(quiet))
         typer.echo(f"wrote {folder}  (use it with: motiongen react LEADER.bvh --checkpoint {folder})")
         return
-    folder = run_training(cfg, output, resume=resume, max_steps=max_steps, progress=not quiet)
+    folder = run_training(cfg, output, resume=resume, max_steps=max_steps, progress=show_progress(quiet))
     typer.echo(f'wrote {folder}  (use it with: motiongen generate --checkpoint {folder} "...")')
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from motiongen.cli.options import FORCE, LIFT_OUTPUT_FPS, QUIET, RIG, UNITS, bvh_options
+from motiongen.cli.options import FORCE, LIFT_OUTPUT_FPS, QUIET, RIG, UNITS, bvh_options, show_progress
 
 
 def _parse_size(text: str | None) -> tuple[int, int] | None:
@@ -72,8 +72,8 @@ def lift(
     from motiongen.pipelines.lift import DEFAULT_CHECKPOINT, LiftPipeline
 
     pipe = LiftPipeline.from_pretrained(checkpoint or DEFAULT_CHECKPOINT)
-    result = pipe(input, fps=fps, focal=focal, image_size=size, progress=not quiet, use_cache=not no_cache)
-    options = {"progress": not quiet} if output.suffix.lower() in (".mp4", ".gif") else bvh
+    result = pipe(input, fps=fps, focal=focal, image_size=size, progress=show_progress(quiet), use_cache=not no_cache)
+    options = {"progress": show_progress(quiet)} if output.suffix.lower() in (".mp4", ".gif") else bvh
     save_motion(result.motion, output, force=force, **options)
     if not quiet:
         seen = int(result.detected.sum())
@@ -85,7 +85,7 @@ def lift(
     if overlay is not None:
         from motiongen.lifting.overlay import write_overlay
 
-        write_overlay(result, overlay, force=force, progress=not quiet)
+        write_overlay(result, overlay, force=force, progress=show_progress(quiet))
         typer.echo(f"wrote {overlay}")
 
 

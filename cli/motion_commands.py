@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from motiongen.cli.options import FORCE, HAND_CONTACTS, OUTPUT_FPS, QUIET, RIG, UNITS, bvh_options
+from motiongen.cli.options import FORCE, HAND_CONTACTS, OUTPUT_FPS, QUIET, RIG, UNITS, bvh_options, show_progress
 
 
 def info() -> None:
@@ -50,7 +50,7 @@ def render(
 
     check_output(output, force)
     motions = [m for p in inputs for m in load_people(p)]  # a duet .npz holds two people
-    save_motion(motions, output, force=force, trace=trace, progress=not quiet, hand_contacts=hand_contacts)
+    save_motion(motions, output, force=force, trace=trace, progress=show_progress(quiet), hand_contacts=hand_contacts)
     typer.echo(f"wrote {output}")
 
 
@@ -61,13 +61,15 @@ def convert(
     units: str = UNITS,
     fps: float = OUTPUT_FPS,
     force: bool = FORCE,
+    quiet: bool = QUIET,
 ) -> None:
     """Convert a motion file to another format (by extension)."""
     from motiongen.io import check_output, load_motion, save_motion
 
     bvh = bvh_options(rig, units, fps, [output])
     check_output(output, force)
-    save_motion(load_motion(input), output, force=force, **bvh)
+    video = {"progress": show_progress(quiet)} if output.suffix.lower() in (".mp4", ".gif") else {}
+    save_motion(load_motion(input), output, force=force, **bvh, **video)
     typer.echo(f"wrote {output}")
 
 

@@ -1,5 +1,6 @@
 """Options shared by several commands, and the checks they share."""
 
+import sys
 from pathlib import Path
 
 import typer
@@ -28,6 +29,12 @@ LIFT_OUTPUT_FPS = typer.Option(
 )
 # What a training or distillation run writes into its folder; --force removes these, nothing else.
 RUN_FILES = ("checkpoint", "pipeline", "log.jsonl", "config.json", "distill.json")
+
+
+def show_progress(quiet: bool) -> bool:
+    """Progress bars only on a terminal: written to a file or a pipe, their carriage-return
+    redraws fill the log. --quiet turns them off on a terminal too."""
+    return not quiet and sys.stderr is not None and sys.stderr.isatty()
 
 
 def set_threads(threads: int) -> None:

@@ -11,13 +11,23 @@ of every rig read back rotation for rotation. The root has 6 channels
 (Xposition Yposition Zposition Zrotation Xrotation Yrotation), every other joint the 3 rotation
 channels; the root's OFFSET is zero and its position channels hold the pelvis position.
 Angles are intrinsic Euler angles in degrees, in channel order (scipy's uppercase sequences).
+
+What made the motion (prompt, seed, sampler, ...: provenance.py) ends the last frame's line, after
+its numbers: `# motiongen {"caption": ..., "seed": ...}`. BVH has no comments, and each place
+outside the grammar breaks some importer: Blender refuses lines before HIERARCHY and reads every
+line after "Frame Time:" as a frame; assimp refuses any extra word inside the HIERARCHY. Words
+after a frame's numbers are skipped by Blender (it reads each channel by its index), assimp and
+three.js (they read as many numbers as the header promises) and by our reader, which takes the
+record back into `Motion.meta`. A parser that turns every word of a frame line into a number
+refuses it; a motion with no record (nothing generated it) is written without one.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +35,7 @@ from scipy.spatial.transform import Rotation
 
 from motiongen import validate
 from motiongen.errors import UserError
-from motiongen.io import rigs, single_person
+from motiongen.io import provenance, rigs, single_person
 from motiongen.io.retarget import retarget
 from motiongen.motion.motion import Motion
 from motiongen.motion.sanity import check_plausible, trim_end_glitches
@@ -42,6 +52,7 @@ END_SITES = {
     "right_wrist": (-0.08, 0.0, 0.0),
 }
 _CHANNEL = re.compile(r"^([XYZ])(position|rotation)$", re.IGNORECASE)
+NOTE = "# motiongen "  # starts the record of what made the motion, after the last frame's numbers
 
 
 @dataclass
@@ -55,6 +66,7 @@ class Bvh:
     end_sites: dict[int, list[np.ndarray]]  # joint index -> its End Site offsets
     frame_time: float
     values: np.ndarray  # (T, total number of channels)
+    meta: dict = field(default_factory=dict)  # what made the motion, from our record (module docstring)
 
     @property
     def fps(self) -> float:
@@ -130,7 +142,15 @@ def parse_bvh(text: str, label: str = "BVH") -> Bvh:
     header, motion = parts
     skeleton = _parse_hierarchy(header, label)
     frame_time, values = _parse_motion(motion, sum(len(c) for c in skeleton["channels"]), label)
-    return Bvh(frame_time=frame_time, values=values, **skeleton)
+    return Bvh(frame_time=frame_time, values=values, meta=_read_note(motion), **skeleton)
+
+
+def _read_note(motion: str) -> dict:
+    """Our record of what made the motion, from the end of the last line (module docstring)."""
+    last = motion.rstrip().rpartition("\n")[2]
+    start = last.find(NOTE)
+    records = provenance.parse(last[start + len(NOTE) :]) if start >= 0 else []
+    return records[0] if records else {}
 
 
 def _parse_hierarchy(header: str, label: str) -> dict:
@@ -283,9 +303,12 @@ def read_unchecked(path: str | Path, fps: float | None = None) -> Motion:
         rig, scale = found
         rot, trans = bvh.local_transforms()
         order = [bvh.names.index(name) for name in rig.joints]
-        return Motion.from_matrices(rigs.from_rig(rig, rot[:, order]), trans[:, order[0]] / scale, bvh.fps)
-    names, rest, positions = bvh.with_end_sites()
-    return retarget(names, rest, positions, bvh.fps, Path(path).name)
+        motion = Motion.from_matrices(rigs.from_rig(rig, rot[:, order]), trans[:, order[0]] / scale, bvh.fps)
+    else:
+        names, rest, positions = bvh.with_end_sites()
+        motion = retarget(names, rest, positions, bvh.fps, Path(path).name)
+    motion.meta.update(bvh.meta)
+    return motion
 
 
 def write(
@@ -305,6 +328,9 @@ def write(
     end_sites = {JOINT_INDEX[name]: np.array(offset) * scale for name, offset in END_SITES.items()}
     offsets = rigs.rest_offsets(rig) * scale
     text = format_bvh(list(rig.joints), list(PARENTS), offsets, end_sites, quats, motion.root * scale, 1.0 / motion.fps)
+    made_by = provenance.of(motion)
+    if made_by:  # ASCII (non-ASCII letters as \u escapes), one line: see the module docstring
+        text = text[:-1] + " " + NOTE + json.dumps(made_by, ensure_ascii=True) + "\n"
     Path(path).write_text(text, encoding="utf-8")
 
 

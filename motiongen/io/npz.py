@@ -16,6 +16,9 @@ AMASS layout (written by default; what AMASS, and tools built on it, read and wr
 motiongen layout (our built-in corpus, data/corpus/*.npz):
     quats (T, 22, 4) local rotations (w, x, y, z), root (T, 3) pelvis position, fps.
 
+Either layout may hold `motiongen_meta`: what made the motion (prompt, seed, sampler, ...; see
+provenance.py) as a JSON string, a key AMASS tools do not look for.
+
 Several people (a duet) share one file in the motiongen layout with a leading person axis:
     quats (P, T, 22, 4), root (P, T, 3), fps, frames (P,) each person's own length (shorter
     people are padded with their last pose). AMASS has no several-person layout, so several
@@ -31,7 +34,7 @@ import torch
 
 from motiongen import validate
 from motiongen.errors import UserError
-from motiongen.io import single_person
+from motiongen.io import provenance, single_person
 from motiongen.io.arrays import read_npz
 from motiongen.motion import rotations as R
 from motiongen.motion.motion import Motion
@@ -53,8 +56,12 @@ def read_people(path: str | Path) -> list[Motion]:
     path = Path(path)
     arrays = _load(path)
     if {"quats", "root"} <= arrays.keys() and np.ndim(arrays["quats"]) == 4:
-        return _read_people(arrays, path.name)
-    return [_read_one(arrays, path)]
+        people = _read_people(arrays, path.name)
+    else:
+        people = [_read_one(arrays, path)]
+    for motion, record in zip(people, _records(arrays), strict=False):
+        motion.meta.update(record)
+    return people
 
 
 def _read_one(arrays: dict, path: Path) -> Motion:
@@ -74,9 +81,11 @@ def write(motions, path: str | Path, layout: str = "amass") -> None:
     if layout not in LAYOUTS:
         raise UserError(f"unknown npz layout '{layout}'; use one of {', '.join(LAYOUTS)}")
     people = [motions] if isinstance(motions, Motion) else list(motions)
+    made_by = provenance.describe(people)
+    record = {provenance.NPZ_KEY: np.array(made_by)} if made_by else {}  # no record: the file as before
     if len(people) > 1:
         with open(path, "wb") as f:
-            np.savez(f, **_people_arrays(people))
+            np.savez(f, **_people_arrays(people), **record)
         return
     motion = single_person(motions, ".npz")
     if layout == "amass":
@@ -86,7 +95,7 @@ def write(motions, path: str | Path, layout: str = "amass") -> None:
     else:
         raise UserError(f"unknown npz layout '{layout}'; use one of {', '.join(LAYOUTS)}")
     with open(path, "wb") as f:  # a file object, so numpy does not change the name
-        np.savez(f, **arrays)
+        np.savez(f, **arrays, **record)
 
 
 # -- layouts ------------------------------------------------------------------------------
@@ -171,6 +180,14 @@ def _amass_arrays(motion: Motion) -> dict[str, np.ndarray]:
     return dict(
         poses=poses, trans=trans, betas=np.zeros(10), mocap_framerate=np.float64(motion.fps), gender=np.array("neutral")
     )
+
+
+def _records(arrays: dict) -> list[dict]:
+    """Each person's `motiongen_meta` record; none when the key is missing or not one string."""
+    value = arrays.get(provenance.NPZ_KEY)
+    if value is None or value.dtype.kind != "U" or value.size != 1:
+        return []
+    return provenance.parse(str(value.reshape(()).item()))
 
 
 def _finite(array: np.ndarray, label: str, key: str) -> np.ndarray:

@@ -119,6 +119,14 @@ def check_pipeline_folder(path, class_name: str, kind: str, parts: tuple[str, ..
     return config
 
 
+def checkpoint_name(path) -> str:
+    """The checkpoint as generated files record it: its folder and the one above (checkpoints/t2m,
+    t2m-run/pipeline), not the whole path, which would name the user's own folders."""
+    from pathlib import Path
+
+    return "/".join(Path(path).resolve().parts[-2:])
+
+
 def load_checked(from_pretrained, path, what: str, parts: tuple[str, ...], **kwargs):
     """`from_pretrained(path)` (a DiffusionPipeline's), local files only, quiet (no loading bar; a
     config that does not fit its weights is one error line from `check_weights`, not diffusers'
@@ -142,4 +150,5 @@ def load_checked(from_pretrained, path, what: str, parts: tuple[str, ...], **kwa
         if bar_was_on:
             hf_logging.enable_progress_bar()
     check_weights(path, {name: getattr(pipe, name) for name in parts})
+    pipe.checkpoint_name = checkpoint_name(path)  # recorded in the meta of what it makes
     return pipe

@@ -134,6 +134,11 @@ class ReactivePartnerPipeline(DiffusionPipeline):
                                (guidance_scale, projected_guidance), streaming, progress)  # fmt: skip
         self.last_timing["model_s"] = time.perf_counter() - start - self.last_timing["text_s"]
         meta = {"seed": seed, "sampler": sampler, "role": "partner", "streaming": streaming}
+        meta["steps"] = num_inference_steps
+        if sampler != "flow":  # a flow student has its guidance baked in
+            meta["guidance"] = guidance_scale
+        if getattr(self, "checkpoint_name", None):  # set when loaded from a folder
+            meta["checkpoint"] = self.checkpoint_name
         if text:
             meta["caption"] = text.strip()
         if leader.meta.get("name") or leader.meta.get("source"):

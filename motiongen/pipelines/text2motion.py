@@ -137,7 +137,9 @@ class TextToMotionPipeline(DiffusionPipeline):
         )  # fmt: skip
         motions = []
         for i, (f, p) in enumerate(zip(features, prompts, strict=True)):
-            meta = {"caption": p, "seed": seed + i, "sampler": sampler}
+            meta = {"caption": p, "seed": seed + i, "sampler": sampler, **self._made_with(num_inference_steps)}
+            if sampler != "flow":  # a flow student has its guidance baked in
+                meta["guidance"] = guidance_scale
             if self.text_conditioner.config.retrieve:  # which training captions came with the prompt
                 meta["retrieved"] = [c for c, _ in self.text_conditioner.neighbours(p)]
                 sides = set().union(*(self.text_conditioner.sides_to_commit(part) for part in parts[i]))
@@ -150,6 +152,11 @@ class TextToMotionPipeline(DiffusionPipeline):
             motions = physical_cleanup(motions, keep)
             self.last_timing["cleanup_s"] = time.perf_counter() - start
         return motions
+
+    def _made_with(self, steps: int) -> dict:
+        """Steps and checkpoint, for the meta (files record what made them: io/provenance.py)."""
+        name = getattr(self, "checkpoint_name", None)  # set when loaded from a folder
+        return {"steps": steps, **({"checkpoint": name} if name else {})}
 
     def _known_list(self, known, batch: int, frames: int) -> list[KnownMotion] | None:
         if known is None:

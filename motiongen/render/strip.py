@@ -10,8 +10,11 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from motiongen.errors import UserError
+from motiongen.io import provenance
+from motiongen.motion.motion import Motion
 from motiongen.render.video import Scene
 
 GAP = 4  # pixels of white between frames
@@ -38,5 +41,10 @@ def render_strip(motions, count: int = 6, trace: bool = True, size: tuple[int, i
 def write(motions, path, trace: bool = True, frames: int = 6, size=(320, 360), **_) -> Path:
     """Write a film strip as a .png (the frame count and per-frame size are options)."""
     path = Path(path)
-    Image.fromarray(render_strip(motions, frames, trace, size)).save(path, format="PNG", optimize=True)
+    options = {}
+    made_by = provenance.describe([motions] if isinstance(motions, Motion) else list(motions))
+    if made_by:  # what made the motion, in a text chunk viewers show and skip
+        options["pnginfo"] = PngInfo()
+        options["pnginfo"].add_itxt("Comment", made_by)
+    Image.fromarray(render_strip(motions, frames, trace, size)).save(path, format="PNG", optimize=True, **options)
     return path

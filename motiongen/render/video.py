@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from motiongen.errors import UserError
+from motiongen.io import provenance
 from motiongen.motion.motion import Motion
 from motiongen.render.camera import follow_camera
 from motiongen.render.figures import SUPERSAMPLE, draw_people, drawing_box
@@ -51,8 +52,8 @@ class Scene:
 
         self.font = ImageFont.load_default(size=max(10, round(self.size[1] / 30)))
         self.text_margin = max(4, self.size[1] // 60)
-        captions = [m.meta.get("caption") for m in motions]
-        self.caption = " | ".join(dict.fromkeys(str(c) for c in captions if c))
+        self.caption = provenance.captions(motions)
+        self.made_by = provenance.describe(motions)  # goes into the file's metadata
         self._caption_layer = self._text_layer(self.caption) if self.caption else None
 
     def render(self, index: int, trace: bool = False) -> np.ndarray:
@@ -158,6 +159,9 @@ def _frames(scene: Scene, trace: bool, progress: bool) -> Iterator[np.ndarray]:
 def _write_mp4(frames: Iterator[np.ndarray], path: Path, scene: Scene) -> None:
     import imageio_ffmpeg
 
+    # what made the motion, where players and `ffprobe` show it; no record: the file as before
+    made_by = ["-metadata", f"title={scene.caption}"] if scene.caption else []
+    made_by += ["-metadata", f"comment={scene.made_by}"] if scene.made_by else []
     writer = imageio_ffmpeg.write_frames(
         str(path),
         scene.size,
@@ -167,7 +171,7 @@ def _write_mp4(frames: Iterator[np.ndarray], path: Path, scene: Scene) -> None:
         quality=6,  # crf 20: clean lines on flat colours
         macro_block_size=2,
         ffmpeg_log_level="error",
-        output_params=["-preset", "veryfast", "-movflags", "+faststart"],  # encoding costs less than drawing
+        output_params=["-preset", "veryfast", "-movflags", "+faststart", *made_by],  # encoding costs less than drawing
     )
     writer.send(None)  # start ffmpeg
     try:
@@ -188,4 +192,7 @@ def _write_gif(frames: Iterator[np.ndarray], path: Path, scene: Scene) -> None:
             palette = image.quantize(colors=255, method=Image.Quantize.MEDIANCUT)
         pictures.append(image.quantize(palette=palette, dither=Image.Dither.NONE))
     duration = 1000.0 / scene.fps
-    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=duration, loop=0, optimize=False)
+    comment = {"comment": scene.made_by} if scene.made_by else {}  # what made the motion
+    pictures[0].save(
+        path, save_all=True, append_images=pictures[1:], duration=duration, loop=0, optimize=False, **comment
+    )
