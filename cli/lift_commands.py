@@ -28,7 +28,7 @@ def lift(
         ..., help="Video file, folder of images (or one image), or 2D keypoints (.json COCO, .npz)."
     ),
     output: Path = typer.Option(
-        ..., "--output", "-o", help="Output .bvh, .npz, .npy, .glb or .mp4 (format by extension)."
+        ..., "--output", "-o", help="Output .bvh, .npz, .npy, .glb, .html or .mp4 (format by extension)."
     ),
     overlay: Path = typer.Option(None, "--overlay", help="Also write a video: 2D detections beside the 3D result."),
     fps: float = typer.Option(None, "--fps", help="Frame rate of the input (image folders default to 20)."),
@@ -36,6 +36,11 @@ def lift(
         None, "--focal", help="Camera focal length in pixels (default: the image's larger side)."
     ),
     image_size: str = typer.Option(None, "--image-size", help="WIDTHxHEIGHT of the images behind a keypoint file."),
+    person: int = typer.Option(
+        None,
+        "--person",
+        help="Where several people are seen: lift the Nth from the left (default: the largest, most central).",
+    ),
     checkpoint: Path = typer.Option(None, "--checkpoint", help="Lifter checkpoint folder (default: the shipped one)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Detect again even if cached detections exist."),
     rig: str = RIG,
@@ -64,6 +69,8 @@ def lift(
     if focal is not None:
         validate.number(focal, "--focal", 0.0, validate.MAX_ABS_VALUE, above=True)
     size = _parse_size(image_size)
+    if person is not None and person < 1:
+        raise UserError(f"--person counts people from the left starting at 1, got {person}")
     if input_kind(input) == "keypoints":
         from motiongen.lifting.sources import read_keypoint_file
 
@@ -72,7 +79,20 @@ def lift(
     from motiongen.pipelines.lift import DEFAULT_CHECKPOINT, LiftPipeline
 
     pipe = LiftPipeline.from_pretrained(checkpoint or DEFAULT_CHECKPOINT)
-    result = pipe(input, fps=fps, focal=focal, image_size=size, progress=show_progress(quiet), use_cache=not no_cache)
+    result = pipe(
+        input,
+        fps=fps,
+        focal=focal,
+        image_size=size,
+        progress=show_progress(quiet),
+        use_cache=not no_cache,
+        person=person,
+    )
+    for line in result.warnings:
+        typer.echo(f"warning: {line}", err=True)
+    if not quiet:
+        for line in result.notes:
+            typer.echo(f"note: {line}", err=True)
     options = {"progress": show_progress(quiet)} if output.suffix.lower() in (".mp4", ".gif") else bvh
     save_motion(result.motion, output, force=force, **options)
     if not quiet:

@@ -11,7 +11,14 @@ from motion_samples import synthetic_walk
 from motiongen.lifting.cameras import NoiseModel, corrupt_keypoints, look_at, project
 from motiongen.lifting.keypoints import LIFT_MIRROR
 from motiongen.lifting.synthetic import Track, make_batch, sample_windows
-from motiongen.lifting.world import _two_bone, camera_to_world_rotation, pin_feet, solve_translation, to_world
+from motiongen.lifting.world import (
+    WorldOptions,
+    camera_to_world_rotation,
+    solve_translation,
+    stand_upright,
+    to_world,
+    upright_axis,
+)
 from motiongen.motion.contacts import foot_contacts
 from motiongen.motion.skeleton import FOOT_JOINTS
 
@@ -116,30 +123,46 @@ def test_camera_to_world_rotation_is_proper_and_keeps_level_views_simple():
     np.testing.assert_allclose(rot @ (up / np.linalg.norm(up)), [0, 1, 0], atol=1e-9)
 
 
-def test_two_bone_ik_reaches_and_keeps_lengths():
-    rng = np.random.default_rng(3)
-    hip = rng.normal(size=(20, 3))
-    knee = hip + rng.normal(size=(20, 3))
-    target = hip + rng.normal(size=(20, 3)) * 0.4
-    l1 = np.full((20, 1), 0.4)
-    l2 = np.full((20, 1), 0.41)
-    new_knee, ankle = _two_bone(hip, knee, target, l1, l2)
-    np.testing.assert_allclose(np.linalg.norm(new_knee - hip, axis=-1), 0.4, atol=1e-6)
-    np.testing.assert_allclose(np.linalg.norm(ankle - new_knee, axis=-1), 0.41, atol=1e-6)
-    reachable = np.linalg.norm(target - hip, axis=-1) < 0.8
-    np.testing.assert_allclose(ankle[reachable], target[reachable], atol=1e-6)
+def _tilted(points: np.ndarray, degrees: float) -> np.ndarray:
+    """Points (..., 3) turned about the camera's x axis (a lean towards or away from the camera)."""
+    a = np.radians(degrees)
+    rot = np.array([[1.0, 0.0, 0.0], [0.0, np.cos(a), -np.sin(a)], [0.0, np.sin(a), np.cos(a)]])
+    return points @ rot.T
 
 
-def test_pinning_removes_sliding_of_a_standing_person():
-    from motiongen.motion.motion import Motion
+def test_a_leaning_lifted_body_is_stood_upright_and_a_lying_one_is_left_alone():
+    motion = synthetic_walk(40)
+    _, cam, _ = film(motion, distance=5.0, height=1.0, yaw=0.2)  # a level camera: up is -y
+    relative = cam - cam[:, :1]
+    up = upright_axis(relative) * np.array([0.0, 1.0, 1.0])  # no roll
+    up /= np.linalg.norm(up)
+    assert up @ np.array([0.0, -1.0, 0.0]) > np.cos(np.radians(5))  # a walker is upright (leaning a little)
+    leaning = _tilted(relative, 12.0)  # the lifter guessed a 12 degree lean
+    assert upright_axis(leaning) @ up < np.cos(np.radians(10))
+    fixed = stand_upright(leaning, up)
+    assert np.abs(leaning - relative).max() > 0.15
+    np.testing.assert_allclose(fixed, relative, atol=0.02)  # back to the true lean, within 2 cm
+    lying = _tilted(relative, 80.0)  # too far to be a lifter's error: left as it is
+    np.testing.assert_array_equal(stand_upright(lying, up), lying)
 
-    rest = Motion.rest(40).positions()
-    rest[..., 1] -= rest[..., 1].min() - 0.02  # toes 2 cm above the floor, as in the rest pose
-    drift = np.linspace(0, 0.4, 40)[:, None] * np.array([1.0, 0.0, 0.0])  # the whole body slides 40 cm
-    slid = rest + drift[:, None]
-    noisy = slid + np.random.default_rng(0).normal(0, 0.003, slid.shape)
-    pinned = pin_feet(noisy, 20.0)
-    feet_before = np.ptp(noisy[:, list(FOOT_JOINTS), 0], axis=0)
-    feet_after = np.ptp(pinned[:, list(FOOT_JOINTS), 0], axis=0)
-    assert (feet_before > 0.35).all()
-    assert (feet_after < 0.03).all(), feet_after
+
+def test_the_world_stage_undoes_a_lifted_lean_and_puts_the_feet_on_the_floor():
+    """From exact poses with a lean the lifter might add: what comes out has the original pose
+    (better than what went in, and than without the upright step), cleaned up, on the floor."""
+    from motiongen.lifting.evaluate import world_pose_errors
+
+    motion = synthetic_walk(60, heading=0.7, start=(0.5, -1.0))
+    world, cam, lift3d = film(motion, distance=6.0, height=1.6, yaw=0.3)
+    uv = pixels(lift3d)
+    relative = _tilted(cam - cam[:, :1], 10.0)
+    args = (uv, np.ones(uv.shape[:2]), FOCAL, np.array(IMAGE_SIZE) / 2, 20.0)
+    placed, _ = to_world(relative, *args)
+    raw = relative @ camera_to_world_rotation(np.array([0.0, -1.0, 0.0])).T  # the true (level) camera
+    assert world_pose_errors(placed.positions(), world)[0].mean() < 0.6 * world_pose_errors(raw, world)[0].mean()
+    plain, _ = to_world(relative, *args, WorldOptions(clean_feet=False, upright_body=False))
+    assert (
+        world_pose_errors(plain.positions(), world)[0].mean() > world_pose_errors(placed.positions(), world)[0].mean()
+    )
+    assert placed.meta["cleanup"]["frames"] == 60  # the contact clean-up ran
+    feet = placed.positions()[:, list(FOOT_JOINTS), 1]
+    assert -0.03 < np.percentile(feet.min(1), 10) < 0.08  # standing on the floor

@@ -38,6 +38,7 @@ class NoiseModel:
     occlusion_prob: float = 0.3  # per window: a limb hidden for a stretch of frames
     missed_frames_prob: float = 0.15  # per window: a run of frames with no detection
     flip_prob: float = 0.005  # per frame: left and right swapped (a classic detector error)
+    toeless: float = 0.0  # per window: no toes at all (COCO-17 detectors have none)
 
 
 @dataclass
@@ -156,6 +157,11 @@ def corrupt_keypoints(
     conf = np.clip(1.0 - 4.0 * error + rng.normal(0, 0.1, (b, t, j)), 0.05, 1.0)
     conf *= rng.random((b, t, j)) >= n.joint_dropout
 
+    if n.toeless:
+        from motiongen.lifting.keypoints import LIFT_INDEX
+
+        toes = [LIFT_INDEX["left_toe"], LIFT_INDEX["right_toe"]]
+        conf[np.ix_(rng.random(b) < n.toeless, np.arange(t), toes)] = 0.0
     for i in range(b):
         if rng.random() < n.occlusion_prob:  # a few neighbouring joints hidden for a while
             length = rng.integers(1, t + 1)

@@ -7,6 +7,7 @@ Frames are read, drawn and encoded one at a time, so long videos stream through.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,7 @@ def overlay_frames(result, progress: bool = False) -> Iterator[np.ndarray]:
     width, height = result.image_size
     fps = result.keypoints.fps
     frames_in = result.source.frames() if result.source is not None else _blank_frames(result)
+    frames_in = islice(frames_in, result.first_frame, None)  # frames before the person was found are not lifted
     scale = min(1.0, MAX_HEIGHT / height)
     left_size = (_even(width * scale), _even(height * scale))
     right_size = (_even(left_size[1] * 4 / 3), left_size[1])
@@ -88,7 +90,7 @@ def overlay_frames(result, progress: bool = False) -> Iterator[np.ndarray]:
 
 def _blank_frames(result) -> Iterator[np.ndarray]:
     width, height = result.image_size
-    for _ in range(len(result.points)):
+    for _ in range(result.first_frame + len(result.points)):
         yield np.full((height, width, 3), 32, np.uint8)
 
 

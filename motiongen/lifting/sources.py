@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpe
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 KEYPOINT_SUFFIXES = {".json", ".npz"}
 DEFAULT_IMAGE_FPS = 20.0
+DEFAULT_KEYPOINT_FPS = 30.0  # the commonest video rate, for keypoint files that do not say
 
 
 @dataclass
@@ -37,6 +38,10 @@ class Keypoints2D:
     layout: str  # "coco17" | "mediapipe33"
     fps: float
     image_size: tuple[int, int] | None  # (width, height); None if unknown
+    # Everyone detected, per frame ((J, 3) [x, y, score] each), where a file has several people in
+    # a frame; `points`/`scores` then hold the most confident one (motiongen.lifting.tracking follows one).
+    people: list[list[np.ndarray]] | None = None
+    notes: list[str] = field(default_factory=list)  # what was assumed (frame rate, ...), one line each
 
 
 def file_signature(paths: list[Path]) -> str:
@@ -57,6 +62,8 @@ class FrameSource:
 
     def __init__(self, path: Path, fps: float | None = None):
         self.path = Path(path)
+        self.notes: list[str] = []  # what was assumed, one line each
+        self.read_error: str | None = None  # why reading stopped early, if it did
         if self.path.is_dir() or self.path.suffix.lower() in IMAGE_SUFFIXES:
             listed = self.path.iterdir() if self.path.is_dir() else [self.path]
             self.images = sorted((p for p in listed if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
@@ -71,6 +78,8 @@ class FrameSource:
                 raise UserError(f"cannot read image {self.images[0]}: {exc}") from exc
             self.fps = float(fps or DEFAULT_IMAGE_FPS)
             self.num_frames = len(self.images)
+            if fps is None and self.num_frames > 1:
+                self.notes.append(f"images have no frame rate: assumed {DEFAULT_IMAGE_FPS:g} fps (set it with --fps)")
         else:
             self.images = None
             import imageio_ffmpeg
@@ -112,10 +121,31 @@ class FrameSource:
         reader = imageio_ffmpeg.read_frames(str(self.path), pix_fmt="rgb24")
         next(reader)
         try:
-            for raw in reader:
+            while True:
+                try:
+                    raw = next(reader)
+                except StopIteration:
+                    break
+                except Exception as exc:  # a damaged stretch: keep what was read, say so (read_report)
+                    self.read_error = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+                    break
                 yield np.frombuffer(raw, np.uint8).reshape(height, width, 3)
         finally:
             reader.close()
+
+    def read_report(self, frames_read: int) -> str | None:
+        """One line if a video gave fewer frames than its header promises (truncated or damaged), else None."""
+        expected = self.num_frames if self.images is None else None
+        short = expected is not None and frames_read < expected - max(2, 0.02 * expected)
+        if not short and self.read_error is None:
+            return None
+        promised = f" of the {expected} its header promises" if expected else ""
+        seconds = f" ({frames_read / self.fps:.1f} of {expected / self.fps:.1f} s)" if expected else ""
+        why = f": {self.read_error}" if self.read_error else ""
+        return (
+            f"{self.path.name} looks truncated or damaged: read {frames_read} frames{promised}{seconds}{why}; "
+            "lifting what was read"
+        )
 
 
 # -- keypoint files ---------------------------------------------------------------------------
@@ -142,7 +172,7 @@ def _as_array(keypoints, path: Path) -> np.ndarray:
     return arr
 
 
-def _read_json(path: Path) -> tuple[np.ndarray, float | None, tuple[int, int] | None]:
+def _read_json(path: Path) -> tuple[list[list[np.ndarray]], float | None, tuple[int, int] | None]:
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -189,26 +219,19 @@ def _read_json(path: Path) -> tuple[np.ndarray, float | None, tuple[int, int] | 
                     frames.append([d] if d else [])
 
     validate.frame_count(len(frames), path.stat().st_size, path.name)
-    per_frame = []
+    per_frame = []  # each frame's people, the most confident first
     for people in frames:
         people = [p for p in people if isinstance(p, dict) and p.get("keypoints") is not None]
-        if not people:
-            per_frame.append(None)
-            continue
-        # several people: keep the most confident one
-        best = max(people, key=lambda p: p.get("score", float(np.mean(_as_array(p["keypoints"], path)[:, 2]))))
-        per_frame.append(_as_array(best["keypoints"], path))
-    known = [f for f in per_frame if f is not None]
+        arrays = [_as_array(p["keypoints"], path) for p in people]
+        confidence = [p.get("score", float(np.mean(a[:, 2]))) for p, a in zip(people, arrays, strict=True)]
+        per_frame.append([arrays[i] for i in sorted(range(len(arrays)), key=lambda i: -confidence[i])])
+    known = [a for people in per_frame for a in people]
     if not known:
         raise UserError(f"{path.name}: no frame has keypoints")
     joints = len(known[0])
-    if any(len(f) != joints for f in known):
+    if any(len(a) != joints for a in known):
         raise UserError(f"{path.name}: frames have different numbers of joints")
-    out = np.zeros((len(per_frame), joints, 3))
-    for i, f in enumerate(per_frame):
-        if f is not None:
-            out[i] = f
-    return out, fps, size
+    return per_frame, fps, size
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, float | None, tuple[int, int] | None]:
@@ -245,6 +268,11 @@ def read_keypoint_file(path: Path, fps: float | None = None, image_size: tuple[i
     except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError, RecursionError) as exc:
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]  # well-formed JSON, wrong content
         raise UserError(f"{path.name}: cannot read keypoints ({reason})") from None
+    if isinstance(kp, list):  # JSON: people per frame
+        people = [[validate.array(a, f"{path.name}: keypoints") for a in frame] for frame in kp]
+        kp = np.stack([frame[0] if frame else np.zeros_like(next(a for f in people for a in f)) for frame in people])
+    else:
+        people = None
     validate.array(kp, f"{path.name}: keypoints")
     layout = _layout(kp.shape[1], path)
     if file_size is not None:
@@ -258,12 +286,31 @@ def read_keypoint_file(path: Path, fps: float | None = None, image_size: tuple[i
     size = image_size or file_size
     points, scores = kp[..., :2], np.clip(kp[..., 2], 0, 1)
     seen = scores > 0
+    scale = np.ones(2)
     if seen.any() and np.abs(points[seen]).max() <= 1.5:  # normalised [0, 1] coordinates
         if size is None:
             raise UserError(f"{path.name}: keypoints look normalised to [0, 1]; pass --image-size WIDTHxHEIGHT")
-        points = points * np.array(size, np.float64)
+        scale = np.array(size, np.float64)
+    notes = []
+    if fps is None and file_fps is None:
+        notes.append(
+            f"{path.name} does not say its frame rate: assumed {DEFAULT_KEYPOINT_FPS:g} fps (set it with --fps)"
+        )
+    if people is not None:
+        people = [
+            [np.concatenate([a[:, :2] * scale, np.clip(a[:, 2:], 0, 1)], 1).astype(np.float32) for a in f]
+            for f in people
+        ]
+        if max(len(f) for f in people) <= 1:
+            people = None
     return Keypoints2D(
-        points.astype(np.float32), scores.astype(np.float32), layout, float(fps or file_fps or DEFAULT_IMAGE_FPS), size
+        (points * scale).astype(np.float32),
+        scores.astype(np.float32),
+        layout,
+        float(fps or file_fps or DEFAULT_KEYPOINT_FPS),
+        size,
+        people,
+        notes,
     )
 
 

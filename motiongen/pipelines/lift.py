@@ -1,9 +1,9 @@
 """`LiftPipeline`: a video, image folder or 2D keypoint file -> a 3D `Motion` (diffusers pipeline style).
 
-Steps: read or detect the 2D keypoints (detections cached beside the input) -> map them to the
-lifter's joint set -> fill frames with no person by interpolation -> resample to the lifter's
-20 fps -> lift to camera-space 3D with the temporal lifter -> place in the world (floor, up
-direction, root trajectory, our bone lengths, pinned feet).
+Steps: read or detect the 2D keypoints (detections cached beside the input) -> follow one person
+(tracking.py) -> map them to the lifter's joint set -> fill short gaps by interpolation ->
+resample to the lifter's 20 fps -> lift to camera-space 3D with the temporal lifter -> place in
+the world (world.py: camera pitch, floor, root trajectory, our bone lengths, feet cleaned up).
 
     pipe = LiftPipeline.from_pretrained("checkpoints/lifter")
     result = pipe("clip.mp4")
@@ -24,10 +24,11 @@ from motiongen.lifting.cameras import interpolate_gaps
 from motiongen.lifting.detect import detect_keypoints
 from motiongen.lifting.keypoints import to_lift_joints
 from motiongen.lifting.sources import FrameSource, Keypoints2D, input_kind, read_keypoint_file
+from motiongen.lifting.tracking import track_person
 from motiongen.lifting.world import WorldOptions, to_world
 from motiongen.models.lifter import TemporalLifter, lift_sequence
 from motiongen.motion.motion import DEFAULT_FPS, Motion
-from motiongen.paths import CHECKPOINT_DIR
+from motiongen.paths import CHECKPOINT_DIR, checkpoint_path, missing_checkpoint, where_checkpoints_are
 from motiongen.pipelines.base import check_components, load_checked
 
 DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "lifter"
@@ -46,6 +47,10 @@ class LiftResult:
     focal: float
     camera: dict = field(default_factory=dict)  # estimated height and pitch
     timing: dict = field(default_factory=dict)  # seconds per stage
+    lifted: np.ndarray | None = None  # (T20, 22, 3) the lifter's own output: camera space, pelvis-relative, 20 fps
+    first_frame: int = 0  # input frame of points[0] (frames before the person is first seen are left out)
+    notes: list[str] = field(default_factory=list)  # what was assumed or done (one line each)
+    warnings: list[str] = field(default_factory=list)  # problems with the input (one line each)
 
 
 def resample_track(points: np.ndarray, conf: np.ndarray, fps: float, new_fps: float):
@@ -71,7 +76,9 @@ class LiftPipeline(DiffusionPipeline):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path=DEFAULT_CHECKPOINT, **kwargs) -> LiftPipeline:
-        path = Path(pretrained_model_name_or_path)
+        path = checkpoint_path(pretrained_model_name_or_path)
+        if not path.exists() and where_checkpoints_are():
+            raise UserError(missing_checkpoint(path, "lifter checkpoint"))
         if not (path / "model_index.json").exists():
             raise UserError(f"no lifter checkpoint in {path} (expected model_index.json and lifter/)")
         check_components(path)  # before diffusers imports any module the folder names
@@ -87,13 +94,16 @@ class LiftPipeline(DiffusionPipeline):
         progress: bool = True,
         use_cache: bool = True,
         world: WorldOptions | None = None,
+        person: int | None = None,
     ) -> LiftResult:
-        """Lift one input. `fps` overrides the input's frame rate (image folders default to 20);
-        `focal` is the focal length in pixels (default: the image's larger side, a ~53 degree view);
-        `image_size` (width, height) is for keypoint files whose image size is unknown."""
+        """Lift one input. `fps` overrides the input's frame rate (image folders default to 20,
+        keypoint files that do not say to 30); `focal` is the focal length in pixels (default: the
+        image's larger side, a ~53 degree view); `image_size` (width, height) is for keypoint files
+        whose image size is unknown; `person` picks the Nth person from the left where several are
+        seen (default: the largest, most central one), who is then followed (motiongen.lifting.tracking)."""
         path = Path(input_path)
         kind = input_kind(path)
-        timing = {}
+        timing, notes, warnings = {}, [], []
         began = time.perf_counter()
         source = None
         if kind == "keypoints":
@@ -101,23 +111,41 @@ class LiftPipeline(DiffusionPipeline):
         else:
             source = FrameSource(path, fps)
             keypoints = detect_keypoints(source, progress=progress, use_cache=use_cache)
+            notes += source.notes
+            report = source.read_report(len(keypoints.points))
+            if report:
+                warnings.append(report)
+        notes += keypoints.notes
         timing["keypoints"] = time.perf_counter() - began
         if len(keypoints.points) == 0:
             raise UserError(f"{path.name} has no frames")
 
-        points, conf = to_lift_joints(keypoints.points, keypoints.scores, keypoints.layout)
+        tracked = track_person(
+            _detections(keypoints), keypoints.fps, image_size or keypoints.image_size, person, keypoints.points.shape[1]
+        )
+        points, conf = to_lift_joints(tracked.points, tracked.scores, keypoints.layout)
         conf = np.where(conf >= MIN_CONFIDENCE, conf, 0.0).astype(np.float32)
-        detected = (conf > 0).sum(-1) >= 4  # a person needs at least a few joints
+        detected = tracked.found & ((conf > 0).sum(-1) >= 4)  # a person needs at least a few joints
         conf[~detected] = 0.0
         if not detected.any():
             what = "keypoints" if kind == "keypoints" else "a person"
             raise UserError(
-                f"no person found in {path.name} ({len(detected)} frames): the video needs {what} "
+                f"no person found in {path.name} ({len(keypoints.points)} frames): the video needs {what} "
                 "clearly visible, or give a 2D keypoint file"
             )
+        notes += tracked.notes
         points, conf = interpolate_gaps(points, conf)
 
-        size = tuple(image_size or keypoints.image_size or _size_from_points(points, conf))
+        size = image_size or keypoints.image_size
+        if size is None:
+            size = _size_from_points(points, conf)
+            notes.append(
+                f"image size unknown: assumed {size[0]}x{size[1]} from the keypoints' extent, centre in the middle "
+                "(set it with --image-size WIDTHxHEIGHT; the root path depends on it)"
+            )
+        size = tuple(size)
+        if focal is None:
+            notes.append(f"focal length unknown: assumed {max(size)} px, the image's larger side (set it with --focal)")
         focal = float(focal or max(size))
         center = np.array(size, np.float32) / 2
 
@@ -129,7 +157,20 @@ class LiftPipeline(DiffusionPipeline):
         motion, camera = to_world(relative, points20, conf20, focal, center, DEFAULT_FPS, world, contacts)
         timing["world"] = time.perf_counter() - began
         motion.meta = {"source": path.name, "lifted_from": kind, "camera": camera}
-        return LiftResult(motion, keypoints, points, conf, detected, source, size, focal, camera, timing)
+        if tracked.first or len(points) < len(keypoints.points):
+            motion.meta["input_frames"] = [tracked.first, tracked.first + len(points)]
+        return LiftResult(
+            motion, keypoints, points, conf, detected, source, size, focal, camera, timing, relative,
+            tracked.first, notes, warnings,
+        )  # fmt: skip
+
+
+def _detections(keypoints: Keypoints2D) -> list[list[np.ndarray]]:
+    """Everyone detected in each frame, (J, 3) [x, y, score] each."""
+    if keypoints.people is not None:
+        return keypoints.people
+    track = np.concatenate([keypoints.points, keypoints.scores[..., None]], -1)
+    return [[person] if (person[:, 2] > 0).any() else [] for person in track]
 
 
 def _size_from_points(points: np.ndarray, conf: np.ndarray) -> tuple[int, int]:

@@ -23,19 +23,20 @@ import yaml
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
+from motiongen.lifting.cameras import NoiseModel
 from motiongen.lifting.synthetic import Track, make_batch, sample_windows
 from motiongen.models.lifter import TemporalLifter
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "lifter.yaml"
 
 
-def corpus_tracks(split: str, loop_frames: int) -> list[Track]:
+def corpus_tracks(split: str, loop_frames: int, corpus: str = "builtin") -> list[Track]:
     """The corpus clips of one split as tracks; cyclic clips repeated to `loop_frames`."""
     from motiongen.data.augment import loop
     from motiongen.data.corpus import load_corpus
 
     tracks = []
-    for clip in load_corpus(split):
+    for clip in load_corpus(split, corpus=corpus):
         motion = loop(clip.motion, loop_frames) if clip.cyclic else clip.motion
         tracks.append(Track.from_motion(motion))
     return tracks
@@ -94,21 +95,30 @@ def train(
     progress: bool = True,
     threads: int | None = None,
     config: dict | None = None,
+    corpus: str = "builtin",
+    init: Path | None = None,
+    learning_rate: float | None = None,
 ) -> Path:
-    """Train (or resume) model `which` of the config (configs/lifter.yaml unless given) into `out`."""
+    """Train (or resume) model `which` of the config (configs/lifter.yaml unless given) into `out`,
+    on the train split of `corpus`; `init`: start from these weights (fine-tuning) instead of random."""
     config = config or yaml.safe_load(CONFIG.read_text())
-    run = config[which]
+    run = dict(config[which])
+    if learning_rate:
+        run["learning_rate"] = learning_rate
     steps = steps or run["steps"]
     if threads:
         torch.set_num_threads(threads)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config["seed"])
 
-    tracks = corpus_tracks("train", config["loop_frames"])
-    model = TemporalLifter(**run["model"])
+    tracks = corpus_tracks("train", config["loop_frames"], corpus)
+    model = TemporalLifter.from_pretrained(init) if init else TemporalLifter(**run["model"])
     window = model.config.window
+    noise = NoiseModel(toeless=config.get("toeless", 0.0))
     optimizer = torch.optim.AdamW(model.parameters(), lr=run["learning_rate"], weight_decay=0.01)
-    warmup = run["warmup_steps"]
+    warmup = (
+        min(run["warmup_steps"], max(1, steps // 10)) if init else run["warmup_steps"]
+    )  # fine-tuning: short warm-up
 
     def lr_factor(s: int) -> float:  # linear warm-up, then cosine decay to zero
         return min(1.0, (s + 1) / warmup) * 0.5 * (1 + np.cos(np.pi * min(s, steps) / steps))
@@ -136,7 +146,7 @@ def train(
         rng = np.random.default_rng([config["seed"], step])
         torch.manual_seed(config["seed"] * 1_000_003 + step)  # dropout, likewise
         positions, heads = sample_windows(tracks, run["batch_size"], window, rng, config["speed"], config["mirror"])
-        batch = make_batch(positions, heads, rng)
+        batch = make_batch(positions, heads, rng, noise=noise)
         pred, contact_logits = model(torch.from_numpy(batch.inputs))
         loss, logs = lifter_loss(
             pred,
@@ -174,8 +184,20 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--corpus", choices=["builtin", "v2"], default="builtin", help="train split of this corpus")
+    parser.add_argument("--init", type=Path, default=None, help="start from this model folder (fine-tuning)")
+    parser.add_argument("--lr", type=float, default=None, help="learning rate (default: the config's)")
     args = parser.parse_args()
-    train(args.which, args.out, args.steps, progress=not args.quiet, threads=args.threads)
+    train(
+        args.which,
+        args.out,
+        args.steps,
+        progress=not args.quiet,
+        threads=args.threads,
+        corpus=args.corpus,
+        init=args.init,
+        learning_rate=args.lr,
+    )
 
 
 if __name__ == "__main__":
