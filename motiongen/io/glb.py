@@ -9,6 +9,12 @@ translation channel, keyframe times frame / fps, linear interpolation. A joint's
 keep one sign from frame to frame (q and -q are the same rotation), so players that blend
 quaternion components do not swing the long way round between frames.
 
+With `smpl_model` (a folder of the user's SMPL / SMPL+H files, see body/smpl.py) each person is
+that body instead: SMPL's 24 (SMPL+H's 52) joints at the shaped body's rest joint positions, its
+rest mesh skinned with its own weights (the four strongest per vertex, as glTF holds them), joints
+0-21 animated by our rotations, the rest at rest. SMPL's pose-dependent corrections are not in the
+file (glTF skinning has no place for them).
+
 The motion's meta (caption, seed, sampler, ...; values JSON can hold) goes into the person's
 mesh node `extras`; the scene `extras` hold the one person's meta, or for several people what
 they all share plus "people", their number. glTF is metres, Y up, facing +Z, as we are.
@@ -24,23 +30,30 @@ import numpy as np
 import pygltflib as gl
 
 import motiongen
+from motiongen.body.skinned import SkinnedBody, mannequin_body
 from motiongen.errors import UserError
-from motiongen.io.mannequin import mannequin
 from motiongen.motion.motion import Motion
-from motiongen.motion.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS, REST_OFFSETS, rest_positions
+from motiongen.motion.skeleton import NUM_JOINTS
 
 COLOURS = ((0.80, 0.52, 0.25), (0.25, 0.50, 0.80), (0.35, 0.70, 0.35), (0.75, 0.30, 0.45))  # RGB per person
 ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
 
 
-def write(motions, path: str | Path, **_) -> None:
-    """Write one Motion or a list (several people). Options meant for videos are ignored."""
+def write(motions, path: str | Path, smpl_model: str | Path | None = None, **_) -> None:
+    """Write one Motion or a list (several people), as the mannequin or, with `smpl_model`, as
+    the SMPL body in that folder. Options meant for videos are ignored."""
     people = [motions] if isinstance(motions, Motion) else list(motions)
     if not people:
         raise UserError("nothing to write: no motions given")
     for i, motion in enumerate(people):
         _check(motion, f"person {i + 1}" if len(people) > 1 else "the motion")
-    _build(people).save_binary(str(path))
+    if smpl_model is None:
+        body = mannequin_body()
+    else:
+        from motiongen.body import smpl
+
+        body = smpl.load(smpl_model).skinned()
+    _build(people, body).save_binary(str(path))
 
 
 def _check(motion: Motion, label: str) -> None:
@@ -76,7 +89,7 @@ class _Blob:
         return len(self.gltf.accessors) - 1
 
 
-def _build(people: list[Motion]) -> gl.GLTF2:
+def _build(people: list[Motion], body: SkinnedBody) -> gl.GLTF2:
     gltf = gl.GLTF2(
         asset=gl.Asset(version="2.0", generator=f"motiongen {motiongen.__version__}"),
         scene=0,
@@ -84,31 +97,29 @@ def _build(people: list[Motion]) -> gl.GLTF2:
         buffers=[gl.Buffer()],
     )
     blob = _Blob(gltf)
-    body = mannequin()
     # Every person shares the mesh data and bind pose; only the material and the skin differ.
-    weights = np.zeros((len(body.joints), 4), np.float32)
-    weights[:, 0] = 1.0
-    joints = np.zeros((len(body.joints), 4), np.uint8)
-    joints[:, 0] = body.joints
+    count = len(body.names)
+    offsets = [body.rest_joints[j] - (body.rest_joints[p] if p >= 0 else 0) for j, p in enumerate(body.parents)]
     index_type = gl.UNSIGNED_SHORT if len(body.vertices) < 65535 else gl.UNSIGNED_INT
     attributes = gl.Attributes(
         POSITION=blob.add(body.vertices, gl.VEC3, gl.FLOAT, ARRAY_BUFFER, bounds=True),
         NORMAL=blob.add(body.normals, gl.VEC3, gl.FLOAT, ARRAY_BUFFER),
-        JOINTS_0=blob.add(joints, gl.VEC4, gl.UNSIGNED_BYTE, ARRAY_BUFFER),
-        WEIGHTS_0=blob.add(weights, gl.VEC4, gl.FLOAT, ARRAY_BUFFER),
+        JOINTS_0=blob.add(body.joints.astype(np.uint8), gl.VEC4, gl.UNSIGNED_BYTE, ARRAY_BUFFER),
+        WEIGHTS_0=blob.add(body.weights.astype(np.float32), gl.VEC4, gl.FLOAT, ARRAY_BUFFER),
     )
     dtype = np.uint16 if index_type == gl.UNSIGNED_SHORT else np.uint32
     indices = blob.add(body.faces.reshape(-1).astype(dtype), gl.SCALAR, index_type, ELEMENT_ARRAY_BUFFER)
-    inverse_bind = np.tile(np.eye(4, dtype=np.float32), (NUM_JOINTS, 1, 1))
-    inverse_bind[:, :3, 3] = -rest_positions()
+    inverse_bind = np.tile(np.eye(4, dtype=np.float32), (count, 1, 1))
+    inverse_bind[:, :3, 3] = -body.rest_joints
     inverse_bind = blob.add(inverse_bind.transpose(0, 2, 1), gl.MAT4, gl.FLOAT)  # glTF is column-major
 
     animation = gl.Animation(name="motion", channels=[], samplers=[])
     for i, motion in enumerate(people):
         first = len(gltf.nodes)
-        for j, name in enumerate(JOINT_NAMES):
-            children = [first + c for c, p in enumerate(PARENTS) if p == j]
-            gltf.nodes.append(gl.Node(name=name, translation=REST_OFFSETS[j].tolist(), children=children))
+        for j, name in enumerate(body.names):
+            children = [first + c for c, p in enumerate(body.parents) if p == j]
+            translation = [float(x) for x in offsets[j]]
+            gltf.nodes.append(gl.Node(name=name, translation=translation, children=children))
         gltf.materials.append(
             gl.Material(
                 name=f"person_{i + 1}",
@@ -122,26 +133,28 @@ def _build(people: list[Motion]) -> gl.GLTF2:
         gltf.skins.append(
             gl.Skin(
                 name=f"person_{i + 1}",
-                joints=list(range(first, first + NUM_JOINTS)),
+                joints=list(range(first, first + count)),
                 skeleton=first,
                 inverseBindMatrices=inverse_bind,
             )
         )
         gltf.nodes.append(gl.Node(name=f"person_{i + 1}", mesh=i, skin=i, extras=_meta(motion)))
         gltf.scenes[0].nodes += [first, len(gltf.nodes) - 1]  # a skinned mesh node must be a scene root
-        _animate(animation, blob, motion, first)
+        _animate(animation, blob, motion, first, body.lift)
     gltf.animations.append(animation)
     gltf.buffers[0].byteLength = len(blob.data)
     gltf.set_binary_blob(bytes(blob.data))
     return gltf
 
 
-def _animate(animation: gl.Animation, blob: _Blob, motion: Motion, first: int) -> None:
-    """Add the rotation channels of the person whose pelvis node is `first`, and its translation."""
+def _animate(animation: gl.Animation, blob: _Blob, motion: Motion, first: int, lift: np.ndarray) -> None:
+    """Add the rotation channels of our 22 joints of the person whose pelvis node is `first`, and
+    the pelvis translation (the motion's, raised by the body's `lift`)."""
     times = blob.add((np.arange(len(motion)) / motion.fps).astype(np.float32), gl.SCALAR, gl.FLOAT, bounds=True)
     quats = continuous(motion.quats)[..., [1, 2, 3, 0]].astype(np.float32)  # (w, x, y, z) -> (x, y, z, w)
     outputs = [(first + j, "rotation", blob.add(quats[:, j], gl.VEC4, gl.FLOAT)) for j in range(NUM_JOINTS)]
-    outputs.append((first, "translation", blob.add(motion.root.astype(np.float32), gl.VEC3, gl.FLOAT)))
+    root = (motion.root + lift).astype(np.float32)
+    outputs.append((first, "translation", blob.add(root, gl.VEC3, gl.FLOAT)))
     for node, path, output in outputs:
         animation.samplers.append(gl.AnimationSampler(input=times, output=output, interpolation=gl.ANIM_LINEAR))
         target = gl.AnimationChannelTarget(node=node, path=path)

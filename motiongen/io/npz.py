@@ -1,22 +1,33 @@
-"""`.npz` motion files in two layouts, told apart by their keys.
+"""`.npz` motion files in three layouts, told apart by their keys and widths.
 
-AMASS layout (written by default; what AMASS, and tools built on it, read and write):
-    poses (T, 72) axis-angle: root orientation, 21 body joints, 2 hand joints (zeros here);
-        wider SMPL+H (156) and SMPL-X (165) poses are read too, keeping the first 22 joints.
-    trans (T, 3), betas (10,) zeros, mocap_framerate, gender "neutral".
-    The world is Z up (ours is Y up): (x, y, z)_ours -> (x, -z, y)_AMASS, so a person facing +Z
-    in our world faces -Y in AMASS's, as AMASS clips do.
-    `trans` is SMPL's translation, which moves the body's rest pose: the pelvis ends up at
-    trans + SMPL_PELVIS_REST (the pelvis position of SMPL's neutral body at rest, not rotated
-    by the root orientation). We keep the pelvis where it is: trans = pelvis - SMPL_PELVIS_REST.
-    Bodies with other shapes or genders have their pelvis 1-2 cm elsewhere.
-    Local joint rotations carry over unchanged: our rest pose uses SMPL's joint frames
-    (T-pose, Y up, facing +Z), though SMPL's rest arms and legs are not exactly straight.
+smplh (written by default): AMASS's own layout, the SMPL+H body AMASS fits every clip to, and
+what HumanML3D's raw_pose_processing reads (`poses`, `trans`, `mocap_framerate`, `betas`, `gender`):
+    poses (T, 156) axis-angle: root orientation (3), 21 body joints (63), left hand 15 x 3 and
+        right hand 15 x 3 (zeros here: we have no fingers); trans (T, 3); betas (16,) zeros;
+        dmpls (T, 8) zeros (AMASS's soft-tissue coefficients); gender "neutral" (or the one given
+        or read from the input); mocap_framerate, and its newer spelling mocap_frame_rate.
+smpl: the SMPL body, 72-wide poses: root, 21 body joints, 2 hand joints (zeros); betas (10,);
+    trans, gender, mocap_framerate as above. ("amass", the earlier name, means smplh now.)
+    Readers take any width: 72 (SMPL), 156 (SMPL+H) or 165 (SMPL-X), keeping the first 22 joints,
+    and keep the file's gender and betas in `Motion.meta` (smpl_gender, smpl_betas), so an AMASS
+    clip written back keeps its body.
+
+Joint mapping: our 22 joints are SMPL's joints 0-21 in SMPL's order and with SMPL's parents
+(skeleton.py), so pose column 3 j .. 3 j + 2 is our joint j. Local joint rotations carry over
+unchanged: our rest pose uses SMPL's joint frames (T-pose, Y up, facing +Z), though SMPL's rest
+arms and legs are not exactly straight.
+
+The AMASS world is Z up (ours is Y up): (x, y, z)_ours -> (x, -z, y)_AMASS, so a person facing +Z
+in our world faces -Y in AMASS's, as AMASS clips do. Only the root orientation and `trans` turn.
+`trans` is SMPL's translation, which moves the body's rest pose: the pelvis ends up at
+trans + SMPL_PELVIS_REST (the pelvis position of SMPL's neutral body at rest, not rotated
+by the root orientation). We keep the pelvis where it is: trans = pelvis - SMPL_PELVIS_REST.
+Bodies with other shapes or genders have their pelvis 1-2 cm elsewhere.
 
 motiongen layout (our built-in corpus, data/corpus/*.npz):
     quats (T, 22, 4) local rotations (w, x, y, z), root (T, 3) pelvis position, fps.
 
-Either layout may hold `motiongen_meta`: what made the motion (prompt, seed, sampler, ...; see
+Every layout may hold `motiongen_meta`: what made the motion (prompt, seed, sampler, ...; see
 provenance.py) as a JSON string, a key AMASS tools do not look for.
 
 Several people (a duet) share one file in the motiongen layout with a leading person axis:
@@ -43,7 +54,12 @@ from motiongen.motion.skeleton import NUM_JOINTS
 Y_UP_TO_Z_UP = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])  # a quarter turn about +X
 SMPL_PELVIS_REST = np.array([-0.001795, -0.223333, 0.028219])  # SMPL neutral body, betas = 0
 AMASS_FPS_KEYS = ("mocap_framerate", "mocap_frame_rate", "fps")
-LAYOUTS = ("amass", "motiongen")
+LAYOUTS = ("smplh", "smpl", "motiongen")
+ALIASES = {"amass": "smplh"}  # the earlier name of the default layout
+POSE_WIDTH = {"smplh": 156, "smpl": 72}  # axis-angle numbers per frame
+BETAS = {"smplh": 16, "smpl": 10}  # shape coefficients AMASS (SMPL+H) and SMPL files hold
+GENDERS = ("neutral", "male", "female")
+DMPLS = 8  # AMASS's soft-tissue coefficients per frame
 
 
 def read(path: str | Path) -> Motion:
@@ -75,11 +91,14 @@ def _read_one(arrays: dict, path: Path) -> Motion:
     )
 
 
-def write(motions, path: str | Path, layout: str = "amass") -> None:
-    """Write one Motion; layout "amass" (default) or "motiongen" (the corpus layout). Several
-    people are written in the several-person motiongen layout (module docstring)."""
-    if layout not in LAYOUTS:
-        raise UserError(f"unknown npz layout '{layout}'; use one of {', '.join(LAYOUTS)}")
+def write(motions, path: str | Path, layout: str = "smplh", gender: str | None = None) -> None:
+    """Write one Motion; layout "smplh" (default, AMASS), "smpl" or "motiongen" (the corpus
+    layout). `gender` (neutral, male, female) goes into the SMPL layouts; without it, the one
+    read from the input (meta smpl_gender) or "neutral". Several people are written in the
+    several-person motiongen layout (module docstring)."""
+    layout = check_layout(layout)
+    if gender is not None:
+        check_gender(gender)
     people = [motions] if isinstance(motions, Motion) else list(motions)
     made_by = provenance.describe(people)
     record = {provenance.NPZ_KEY: np.array(made_by)} if made_by else {}  # no record: the file as before
@@ -88,14 +107,26 @@ def write(motions, path: str | Path, layout: str = "amass") -> None:
             np.savez(f, **_people_arrays(people), **record)
         return
     motion = single_person(motions, ".npz")
-    if layout == "amass":
-        arrays = _amass_arrays(motion)
-    elif layout == "motiongen":
+    if layout == "motiongen":
         arrays = dict(quats=motion.quats, root=motion.root, fps=np.float32(motion.fps))
     else:
-        raise UserError(f"unknown npz layout '{layout}'; use one of {', '.join(LAYOUTS)}")
+        arrays = _smpl_arrays(motion, layout, gender)
     with open(path, "wb") as f:  # a file object, so numpy does not change the name
         np.savez(f, **arrays, **record)
+
+
+def check_layout(layout: str, option: str = "npz layout") -> str:
+    """The layout's name ("amass" gives "smplh"); one clear line for an unknown one."""
+    name = ALIASES.get(str(layout).lower(), str(layout).lower())
+    if name not in LAYOUTS:
+        raise UserError(f"unknown {option} '{layout}'; use one of {', '.join(LAYOUTS)}")
+    return name
+
+
+def check_gender(gender: str, option: str = "gender") -> str:
+    if gender not in GENDERS:
+        raise UserError(f"unknown {option} '{gender}'; use one of {', '.join(GENDERS)}")
+    return gender
 
 
 # -- layouts ------------------------------------------------------------------------------
@@ -159,7 +190,8 @@ def _read_amass(arrays: dict, label: str) -> Motion:
     trans = _finite(arrays["trans"], label, "trans").astype(np.float64)
     if poses.ndim != 2 or poses.shape[1] < 3 * NUM_JOINTS or poses.shape[1] % 3 or not len(poses):
         raise UserError(
-            f"{label}: poses must be (T, 72) axis-angle (or 156 / 165 wide for SMPL+H / SMPL-X), got {poses.shape}"
+            f"{label}: poses must be (T, 72) axis-angle for SMPL, (T, 156) for SMPL+H or (T, 165) for SMPL-X, "
+            f"got {poses.shape}"
         )
     if trans.shape != (len(poses), 3):
         raise UserError(f"{label}: trans must be ({len(poses)}, 3), got {trans.shape}")
@@ -168,18 +200,43 @@ def _read_amass(arrays: dict, label: str) -> Motion:
     to_y_up = torch.from_numpy(Y_UP_TO_Z_UP.T)
     rot[:, 0] = to_y_up @ rot[:, 0]
     pelvis = (trans + SMPL_PELVIS_REST) @ Y_UP_TO_Z_UP  # row-vector form of Y_UP_TO_Z_UP.T @ p
-    return Motion.from_matrices(rot, pelvis, fps)
+    return Motion.from_matrices(rot, pelvis, fps, _body(arrays))
 
 
-def _amass_arrays(motion: Motion) -> dict[str, np.ndarray]:
+def _body(arrays: dict) -> dict:
+    """The file's gender and shape (betas), when they are what SMPL files hold; else nothing."""
+    meta = {}
+    gender = arrays.get("gender")
+    if gender is not None and gender.size == 1 and gender.dtype.kind in "US":
+        value = gender.reshape(()).item()
+        value = (value.decode("latin-1") if isinstance(value, bytes) else value).strip().lower()
+        if value in GENDERS:
+            meta["smpl_gender"] = value
+    betas = arrays.get("betas")
+    if betas is not None and betas.dtype.kind in "fiu" and betas.ndim == 1 and 0 < betas.size <= 300:
+        if np.isfinite(betas).all() and np.any(betas):
+            meta["smpl_betas"] = betas.astype(np.float64)
+    return meta
+
+
+def _smpl_arrays(motion: Motion, layout: str, gender: str | None) -> dict[str, np.ndarray]:
+    """The SMPL+H (AMASS) or SMPL arrays of one motion (module docstring)."""
+    frames = len(motion)
     rot = R.quat_to_matrix(torch.from_numpy(motion.quats.astype(np.float64)))
     rot[:, 0] = torch.from_numpy(Y_UP_TO_Z_UP) @ rot[:, 0]
-    poses = np.zeros((len(motion), 72))
-    poses[:, : 3 * NUM_JOINTS] = R.matrix_to_axis_angle(rot).reshape(len(motion), -1).numpy()
+    poses = np.zeros((frames, POSE_WIDTH[layout]))
+    poses[:, : 3 * NUM_JOINTS] = R.matrix_to_axis_angle(rot).reshape(frames, -1).numpy()
     trans = motion.root.astype(np.float64) @ Y_UP_TO_Z_UP.T - SMPL_PELVIS_REST
-    return dict(
-        poses=poses, trans=trans, betas=np.zeros(10), mocap_framerate=np.float64(motion.fps), gender=np.array("neutral")
-    )
+    betas = np.zeros(BETAS[layout])
+    read = np.asarray(motion.meta.get("smpl_betas", []), np.float64).reshape(-1)[: len(betas)]
+    betas[: len(read)] = read
+    gender = gender or motion.meta.get("smpl_gender")
+    gender = gender if gender in GENDERS else "neutral"
+    fps = np.float64(motion.fps)
+    arrays = dict(poses=poses, trans=trans, betas=betas, gender=np.array(gender), mocap_framerate=fps)
+    if layout == "smplh":  # as AMASS files hold them; HumanML3D reads mocap_framerate
+        arrays.update(mocap_frame_rate=fps, dmpls=np.zeros((frames, DMPLS)))
+    return arrays
 
 
 def _records(arrays: dict) -> list[dict]:

@@ -1,5 +1,8 @@
 """Skeleton videos: one or several people on a checkered floor, as .mp4 (H.264) or .gif.
 
+With `smpl_model` (a folder of the user's SMPL / SMPL+H files) the people are drawn as that body,
+flat-shaded (render/mesh.py), instead of as skeletons.
+
 `render_frames` yields the pictures, `render_frame` gives one (for docs and thumbnails) and
 `write` encodes a file. The H.264 encoder is the ffmpeg binary bundled with imageio-ffmpeg, so
 no system ffmpeg is needed.
@@ -19,6 +22,7 @@ from motiongen.motion.motion import Motion
 from motiongen.render.camera import follow_camera
 from motiongen.render.figures import SUPERSAMPLE, draw_people, drawing_box
 from motiongen.render.ground import Ground
+from motiongen.render.mesh import draw_meshes
 
 TEXT_COLOUR = (40, 44, 52)
 TEXT_OUTLINE = (240, 242, 245)
@@ -28,7 +32,12 @@ class Scene:
     """Everything that stays the same over a clip: the people's joint tracks, camera, floor, caption."""
 
     def __init__(
-        self, motions, fps: float | None = None, size: tuple[int, int] = (640, 480), hand_contacts: bool = False
+        self,
+        motions,
+        fps: float | None = None,
+        size: tuple[int, int] = (640, 480),
+        hand_contacts: bool = False,
+        smpl_model=None,
     ):
         motions = [motions] if isinstance(motions, Motion) else list(motions)
         if not motions:
@@ -42,9 +51,20 @@ class Scene:
             raise UserError(f"video size {self.size} is too small (at least 16 x 16 pixels)")
 
         # Same frame rate for everyone; shorter clips hold their last pose.
-        tracks = [m.resampled(self.fps).positions() for m in motions]
-        self.frames = max(len(t) for t in tracks)
-        self.joints = np.stack([np.concatenate([t, np.repeat(t[-1:], self.frames - len(t), 0)]) for t in tracks])
+        resampled = [m.resampled(self.fps) for m in motions]
+        self.frames = max(len(m) for m in resampled)
+
+        def held(a: np.ndarray) -> np.ndarray:
+            return np.concatenate([a, np.repeat(a[-1:], self.frames - len(a), 0)])
+
+        self.joints = np.stack([held(m.positions()) for m in resampled])
+        self.body = None  # an SMPL body, posed frame by frame from the rotations
+        if smpl_model is not None:
+            from motiongen.body import smpl
+
+            self.body = smpl.load(smpl_model)
+            self.quats = np.stack([held(m.quats) for m in resampled])
+            self.roots = np.stack([held(m.root) for m in resampled])
 
         self.camera = follow_camera(self.joints, self.fps, float(motions[0].heading()[0]), self.size)
         target_distance = np.linalg.norm(self.camera.positions[0] - self.joints[:, 0, 0].mean(0))
@@ -64,11 +84,15 @@ class Scene:
             traces = self.joints[:, : index + 1, 0].copy()
             traces[..., 1] = 0.005
         joints = self.joints[:, index]
-        box = drawing_box(self.camera, index, joints, traces)
+        meshes = None if self.body is None else self.body.posed(self.quats[:, index], self.roots[:, index])[0]
+        box = drawing_box(self.camera, index, joints if meshes is None else meshes, traces)
         if box[2] > box[0] and box[3] > box[1]:
             size = ((box[2] - box[0]) * SUPERSAMPLE, (box[3] - box[1]) * SUPERSAMPLE)
             canvas = picture.crop(box).resize(size, Image.Resampling.NEAREST)
-            draw_people(canvas, box[:2], self.camera, index, joints, traces, self.hand_contacts)
+            if meshes is None:
+                draw_people(canvas, box[:2], self.camera, index, joints, traces, self.hand_contacts)
+            else:
+                draw_meshes(canvas, box[:2], self.camera, index, joints, meshes, self.body.faces, traces)
             picture.paste(canvas.reduce(SUPERSAMPLE), box[:2])
         self._draw_text(picture, index)
         return np.asarray(picture)
@@ -104,10 +128,15 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: float) -> str:
 
 
 def render_frames(
-    motions, trace: bool = False, fps: float | None = None, size: tuple[int, int] = (640, 480), progress: bool = False
+    motions,
+    trace: bool = False,
+    fps: float | None = None,
+    size: tuple[int, int] = (640, 480),
+    progress: bool = False,
+    smpl_model=None,
 ) -> Iterator[np.ndarray]:
     """Yield every frame of the video as a (height, width, 3) uint8 array."""
-    yield from _frames(Scene(motions, fps, size), trace, progress)
+    yield from _frames(Scene(motions, fps, size, smpl_model=smpl_model), trace, progress)
 
 
 def render_frame(
@@ -117,9 +146,10 @@ def render_frame(
     fps: float | None = None,
     size: tuple[int, int] = (640, 480),
     hand_contacts: bool = False,
+    smpl_model=None,
 ) -> np.ndarray:
     """One frame (clamped to the clip) as a (height, width, 3) uint8 array."""
-    return Scene(motions, fps, size, hand_contacts).render(index, trace)
+    return Scene(motions, fps, size, hand_contacts, smpl_model).render(index, trace)
 
 
 def write(
@@ -130,17 +160,19 @@ def write(
     fps: float | None = None,
     size=(640, 480),
     hand_contacts: bool = False,
+    smpl_model=None,
     **_,
 ):
     """Write a skeleton video; the format follows the suffix of `path` (.mp4 or .gif). With
-    `hand_contacts`, a ring marks two people's hands that hold each other."""
+    `hand_contacts`, a ring marks two people's hands that hold each other; with `smpl_model`, the
+    people are that folder's SMPL body."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".mp4", ".gif"):
         raise UserError(f"cannot render to '{path.name}': use a .mp4 or .gif file")
     if suffix == ".mp4" and (size[0] % 2 or size[1] % 2):
         raise UserError(f"video size {tuple(size)} must have an even width and height for .mp4")
-    scene = Scene(motions, fps, size, hand_contacts)
+    scene = Scene(motions, fps, size, hand_contacts, smpl_model)
     frames = _frames(scene, trace, progress)
     if suffix == ".mp4":
         _write_mp4(frames, path, scene)

@@ -1,0 +1,1 @@
+"""Bodies that follow a motion: SMPL / SMPL+H through smplx from the user's own model files."""
