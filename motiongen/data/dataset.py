@@ -99,6 +99,7 @@ class WindowPool:
         action_share: float = 1.0,
         seed: int = 0,
         progress: bool = True,
+        clip_weights: list[float] | None = None,
     ):
         if not clips:
             raise ValueError("no clips to build training windows from")
@@ -111,6 +112,10 @@ class WindowPool:
         self.rng = random.Random(seed)
         self.pieces = base_pieces(clips, speeds, mirror, loop_turns, tuple(walk_on_actions))
         self.weights = action_weights(self.pieces, action_share)
+        if clip_weights is not None:  # each source's share (datasets mixed by weight), times the action share
+            per_clip = len(self.pieces) // len(clips)  # every clip gives (variants x speeds) pieces
+            own = [w for w in clip_weights for _ in range(per_clip)]
+            self.weights = own if self.weights is None else [a * b for a, b in zip(self.weights, own, strict=True)]
         # A walking turn lasts about a second. Held still around it, the model learnt nothing of
         # what follows and kept turning for as long as it was asked to (300+ degrees in 4 s);
         # walking on before and after, a turn is a turn and the window is still real walking.
@@ -133,7 +138,7 @@ class WindowPool:
         self.by_length = sorted(range(len(self.windows)), key=lambda i: len(self.windows[i].features))
 
     @classmethod
-    def from_config(cls, clips, config, progress: bool = True, **overrides) -> WindowPool:
+    def from_config(cls, clips, config, progress: bool = True, clip_weights=None, **overrides) -> WindowPool:
         """The pool a training config (motiongen.training.config.TrainConfig) describes;
         `overrides` replace single arguments (a distilled student's own size, length or seed)."""
         kwargs = dict(
@@ -155,7 +160,7 @@ class WindowPool:
         unknown = set(overrides) - set(kwargs)
         if unknown:
             raise TypeError(f"unknown window pool arguments: {sorted(unknown)}")
-        return cls(clips, progress=progress, **{**kwargs, **overrides})
+        return cls(clips, progress=progress, clip_weights=clip_weights, **{**kwargs, **overrides})
 
     # -- building windows -------------------------------------------------------------------
     def _fit(self, piece: Piece, low: int, high: int) -> Motion:

@@ -72,8 +72,16 @@ def is_number(value) -> bool:
 @dataclass
 class TrainConfig:
     # data: corpus, split and augmentation (see motiongen/data/dataset.py)
-    corpus: str = "builtin"  # "builtin" (ships with the code) or "v2" (plus the real mocap, data/mocap_corpus.py)
+    corpus: str = "builtin"  # "builtin" (ships with the code), "v2" (+ the real mocap, data/mocap_corpus.py), "none"
     split: str = "train"
+    # public datasets / one's own mocap next to (or, with corpus: none, instead of) the corpus: a list of
+    # {format, path, split, weight, name, captions} (motiongen/data/datasets/__init__.py)
+    data: list[dict] = field(default_factory=list)
+    corpus_weight: float = 1.0  # the corpus' share of the windows next to the `data` entries' weights
+    data_cache: str | None = None  # where converted datasets are cached (null: data/cache/datasets)
+    # "pool": build pool_size windows before training (small corpora); "stream": build each batch's
+    # windows as it is drawn (large datasets: memory stays flat, each process builds only its own)
+    windows: str = "pool"
     pool_size: int = 3000
     max_frames: int = 120  # training window, frames at 20 fps
     min_frames: int = 20
@@ -126,6 +134,13 @@ class TrainConfig:
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     ema_decay: float = 0.999
+    # scale: batch_size is the global batch, cut into micro_batches equal parts, each with its own
+    # windows and noise. Processes (accelerate launch) share the parts out and accumulate gradients
+    # over their share, so any number of processes dividing micro_batches trains the same model.
+    micro_batches: int = 1
+    mixed_precision: str = "no"  # "no", "bf16" or "fp16" (GPU only; a CPU run trains in float32)
+    torch_compile: bool = False  # torch.compile the denoiser (GPU only)
+    loader_workers: int = 0  # worker processes building batches ahead of the GPU (0: built in the loop)
     # fine-tuning: start from this pipeline folder's weights instead of fresh ones
     init_from: str | None = None
     # train only the parameters whose names start with one of these (e.g. text.sideless_marker); the
@@ -142,7 +157,7 @@ class TrainConfig:
         numbers = ("width", "layers", "heads", "batch_size", "max_steps", "pool_size", "frames_per_token",
                    "cond_drop", "compose_prob", "hold_prob", "text_noise", "weight_decay", "grad_clip",
                    "warmup_steps", "blend_frames", "lr", "ema_decay", "min_frames", "max_frames", "retrieve",
-                   "walk_on_min_frames", "action_share")  # fmt: skip
+                   "walk_on_min_frames", "action_share", "corpus_weight", "micro_batches", "loader_workers")  # fmt: skip
         wrong = [f"{n} must be a number, got {getattr(self, n)!r}" for n in numbers if not is_number(getattr(self, n))]
         wrong += not_booleans(self)
         if self.walk_on_prob is not None and not is_number(self.walk_on_prob):
@@ -163,14 +178,16 @@ class TrainConfig:
             for f in fields(self)
             if f.type == "int" and isinstance(getattr(self, f.name), float)
         ]
-        for name in ("width", "layers", "heads", "batch_size", "max_steps", "pool_size", "frames_per_token"):
+        at_least_one = ("width", "layers", "heads", "batch_size", "max_steps", "pool_size", "frames_per_token",
+                        "micro_batches")  # fmt: skip
+        for name in at_least_one:
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("cond_drop", "compose_prob", "hold_prob", "walk_on_prob", "action_share"):
             if getattr(self, name) is not None and not 0 <= getattr(self, name) <= 1:
                 problems.append(f"{name} must be between 0 and 1, got {getattr(self, name)}")
         not_negative = ("text_noise", "weight_decay", "grad_clip", "warmup_steps", "blend_frames", "retrieve",
-                        "walk_on_min_frames")  # fmt: skip
+                        "walk_on_min_frames", "loader_workers")  # fmt: skip
         for name in not_negative:
             if getattr(self, name) < 0:
                 problems.append(f"{name} must not be negative, got {getattr(self, name)}")
@@ -180,12 +197,35 @@ class TrainConfig:
             problems.append(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if not 2 <= self.min_frames <= self.max_frames:
             problems.append(f"need 2 <= min_frames <= max_frames, got {self.min_frames} and {self.max_frames}")
-        if self.corpus not in ("builtin", "v2"):
-            problems.append(f"corpus must be 'builtin' or 'v2', got {self.corpus!r}")
+        if self.corpus not in ("builtin", "v2", "none"):
+            problems.append(f"corpus must be 'builtin', 'v2' or 'none', got {self.corpus!r}")
+        problems += self._scale_problems()
         if self.width % self.heads:
             problems.append(f"width ({self.width}) must be a multiple of heads ({self.heads})")
         if problems:
             raise UserError("bad training option(s): " + "; ".join(problems))
+
+    def _scale_problems(self) -> list[str]:
+        """Problems with the data section and the multi-process / GPU switches."""
+        from motiongen.data.datasets import parse_specs
+
+        problems = []
+        parse_specs(self.data)  # one clear line for a bad entry
+        if self.corpus == "none" and not self.data:
+            problems.append("corpus: none needs datasets in `data`")
+        if self.corpus_weight <= 0:
+            problems.append(f"corpus_weight must be positive, got {self.corpus_weight}")
+        if self.data_cache is not None and not isinstance(self.data_cache, str):
+            problems.append(f"data_cache must be a folder path or null, got {self.data_cache!r}")
+        if self.windows not in ("pool", "stream"):
+            problems.append(f"windows must be 'pool' or 'stream', got {self.windows!r}")
+        if self.micro_batches >= 1 and self.batch_size % self.micro_batches:
+            problems.append(
+                f"batch_size ({self.batch_size}) must be a multiple of micro_batches ({self.micro_batches})"
+            )
+        if self.mixed_precision not in ("no", "bf16", "fp16"):
+            problems.append(f"mixed_precision must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}")
+        return problems
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:

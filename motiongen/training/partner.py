@@ -66,10 +66,15 @@ class PartnerTrainConfig(TrainConfig):
 
 
 def load_config(path: str | Path) -> TrainConfig:
-    """A training config file: a partner config when it says `model: partner`, else a text one."""
+    """A training config file: a partner config when it says `model: partner`, a dance config for
+    `model: dance`, else a text one."""
     options = read_options(path)
     if options.get("model") == "partner":
         return PartnerTrainConfig.from_dict(options)
+    if options.get("model") == "dance":
+        from motiongen.training.dance import DanceTrainConfig
+
+        return DanceTrainConfig.from_dict(options)
     return TrainConfig.from_dict(options)
 
 
@@ -159,9 +164,9 @@ def train(
     default to the couples of the config's corpus split."""
     output, steps, checkpoint_dir = run_folder(output, config, max_steps, resume)
     if clips is None:
-        from motiongen.data.corpus import load_corpus
+        from motiongen.training.data import training_clips
 
-        clips = load_corpus(config.split, corpus=config.corpus, progress=progress)
+        clips, _ = training_clips(config, progress)  # the corpus' couples and the config's datasets' (InterHuman)
     pairs = couples(clips)
     if not pairs:
         raise UserError(
@@ -189,14 +194,22 @@ def _train(config, output: Path, checkpoint_dir: Path, resume: bool, steps: int,
     scheduler = training_scheduler(config.num_train_timesteps, config.beta_schedule)
     step, seconds, start_step = optimise(
         models, config, steps, output, checkpoint_dir, resume, progress,
-        lambda generator: training_step(models, scheduler, sampler.batch(config.batch_size, generator), config, generator),
+        sampler.batch, lambda batch, generator: training_step(models, scheduler, batch, config, generator),
     )  # fmt: skip
+    from motiongen.training.data import process_state
+
+    if not process_state().is_main_process:  # the main process writes the pipeline
+        process_state().wait_for_everyone()
+        return output / "pipeline"
+    names = [f"{a.name}+{b.name}" for a, b in pairs]
     info = {
         "steps": step,
         "train_seconds_this_session": round(seconds, 1),
         "steps_this_session": step - start_step,
         "sequences": len(sampler),
-        "couples": [f"{a.name}+{b.name}" for a, b in pairs],
+        "couples": names if len(names) <= 1000 else f"{len(names)} couples",
         "threads": torch.get_num_threads(),
     }
-    return write_pipeline(output / "pipeline", models, config, info)
+    folder = write_pipeline(output / "pipeline", models, config, info)
+    process_state().wait_for_everyone()
+    return folder

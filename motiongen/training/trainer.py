@@ -8,6 +8,7 @@ picked up again with resume=True) and, at the end, pipeline/ (the EMA weights as
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
@@ -25,7 +26,7 @@ from tqdm import tqdm
 
 from motiongen.conditioning.partial import random_known_mask
 from motiongen.conditioning.text import TextConditioner
-from motiongen.data.dataset import WindowPool, feature_stats
+from motiongen.data.dataset import feature_stats
 from motiongen.errors import UserError
 from motiongen.models.denoiser import MotionDenoiser
 from motiongen.sampling.diffusion import add_noise, training_scheduler
@@ -187,8 +188,11 @@ def run_folder(output: str | Path, config, max_steps: int | None, resume: bool) 
 def start_run(output: Path, config, run):
     """Write the run's config.json, seed torch and run `run()` with the config's thread count
     (restored afterwards)."""
+    from motiongen.training.data import process_state
+
     output.mkdir(parents=True, exist_ok=True)
-    config.save(output / "config.json")
+    if process_state().is_main_process:  # one writer under accelerate launch
+        config.save(output / "config.json")
     torch.manual_seed(config.seed)
     threads = torch.get_num_threads()
     if config.threads > 0:
@@ -215,97 +219,135 @@ def train(
 
 
 def _train(config: TrainConfig, output: Path, checkpoint_dir: Path, resume: bool, steps: int, progress: bool, clips):
-    held_out = None if clips is None else []  # held-out clips, for the familiarity threshold
-    if clips is None:
-        from motiongen.data.corpus import load_corpus
+    from motiongen.training.data import process_state, training_clips, training_windows
 
-        clips = load_corpus(config.split, corpus=config.corpus, progress=progress)
-    pool = WindowPool.from_config(clips, config, progress=progress)
+    held_out = None if clips is None else []  # held-out clips, for the familiarity threshold
+    weights = None
+    if clips is None:
+        clips, weights = training_clips(config, progress)  # the corpus and the config's datasets
+    pool, sample = training_windows(clips, config, weights, progress)
     bank = pool.clip_captions()
     written = {c for clip in clips for c in clip.captions}
     models = build_models(config, caption_bank=bank, mirror_made=[c for c in bank if c not in written])
     if config.init_from and not resume:
         load_initial_weights(config.init_from, models)  # with the normaliser its weights were trained with
     else:
-        mean, std = feature_stats(pool.windows)
+        mean, std = feature_stats(sample)
         models["denoiser"].feature_mean.copy_(mean)
         models["denoiser"].feature_std.copy_(std)
     if config.train_only is not None:
         freeze_all_but(models, config.train_only)
-    # Encode every caption once up front (the text encoder is frozen).
-    captions = sorted({c for w in pool.windows for c in w.captions})
+    # Encode every caption once up front (the text encoder is frozen); a stream's new compositions
+    # are encoded when first drawn.
+    captions = sorted({c for w in sample for c in w.captions})
     models["text"].cache(captions)
 
     scheduler = training_scheduler(config.num_train_timesteps, config.beta_schedule)
     step, seconds, start_step = optimise(
         models, config, steps, output, checkpoint_dir, resume, progress,
-        lambda generator: training_step(models, scheduler, pool.batch(config.batch_size, generator), config, generator),
+        pool.batch, lambda batch, generator: training_step(models, scheduler, batch, config, generator),
     )  # fmt: skip
-    if held_out is None:
+    folder = output / "pipeline"
+    if not process_state().is_main_process:
+        process_state().wait_for_everyone()
+        return folder
+    if held_out is None and config.corpus != "none":
         from motiongen.data.corpus import load_corpus
 
         held_out = load_corpus("test", corpus=config.corpus, progress=progress)
+    names = [c.name for c in clips]
     info = {
         "steps": step,
         "train_seconds_this_session": round(seconds, 1),
         "steps_this_session": step - start_step,
-        "windows": len(pool),
-        "clips": [c.name for c in clips],
+        "windows": len(pool) if config.windows == "pool" else "stream",
+        "clips": names if len(names) <= 1000 else f"{len(names)} clips",
         "threads": torch.get_num_threads(),
     }
-    folder = write_pipeline(output / "pipeline", models, config, info)
+    folder = write_pipeline(folder, models, config, info)
     if held_out:  # held-out clips: measure what counts as an unfamiliar prompt (conditioning/familiarity.py)
         from motiongen.conditioning.familiarity import measure
 
         report = measure(models["text"].cache, clips, held_out)
         (folder / "known_actions.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    process_state().wait_for_everyone()
     return folder
 
 
-def optimise(models, config, steps: int, output: Path, checkpoint_dir: Path, resume: bool, progress: bool, losses_at):
+def optimise(
+    models, config, steps: int, output: Path, checkpoint_dir: Path, resume: bool, progress: bool, draw, losses_of
+):
     """The optimisation loop every trainer shares: AdamW with a cosine schedule, EMA, accelerate,
-    a JSON-lines log, resumable checkpoints every `save_every` steps. `losses_at(generator)` draws
-    a batch and returns its losses (with "loss"); one generator per step, so a resumed run draws
-    exactly the batches it would have drawn. Returns (step, seconds, first step of this session);
-    the EMA weights are copied into `models` at the end."""
+    a JSON-lines log, resumable checkpoints every `save_every` steps. `draw(size, generator)`
+    draws a batch (on `loader_workers` worker processes ahead of time, if any) and
+    `losses_of(batch, generator)` returns its losses (with "loss"). The global batch is cut into
+    `micro_batches` parts, one generator each per step (training/distributed.py), so a resumed
+    run draws exactly the batches it would have drawn, and so does a run on several processes
+    (`accelerate launch`), whose main process alone writes the log and checkpoints. Returns
+    (step, seconds, first step of this session); the EMA weights are copied into `models`."""
+    from motiongen.training.distributed import average_gradients, mean_over_processes, my_parts
+    from motiongen.training.prefetch import part_batches
+
     optimizer = torch.optim.AdamW(
         [p for _, p in _named(models)], lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99)
     )
     lr_schedule = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, steps)
     ema = EMAModel([p for _, p in _named(models)], decay=config.ema_decay)
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    gpu = torch.cuda.is_available()
+    accelerator = Accelerator(cpu=not gpu, mixed_precision=config.mixed_precision if gpu else "no")
     models, optimizer = accelerator.prepare(models, optimizer)
     models = accelerator.unwrap_model(models)
     ema.to(models["denoiser"].device)
+    if config.torch_compile and gpu:
+        models["denoiser"].compile()
+    autocast = accelerator.autocast if gpu and config.mixed_precision != "no" else contextlib.nullcontext
+    parts = my_parts(config.micro_batches, accelerator)
+    size = config.batch_size // config.micro_batches
+    main = accelerator.is_main_process
+    trained = [p for _, p in _named(models)]
 
     step = 0
     if resume:
         step = load_checkpoint(checkpoint_dir, models, ema, optimizer, lr_schedule)
-    log = (output / "log.jsonl").open("a", encoding="utf-8")
+    log = (output / "log.jsonl").open("a", encoding="utf-8") if main else None
     start, start_step = time.perf_counter(), step
-    bar = tqdm(total=steps, initial=step, desc="training", disable=not progress)
+    bar = tqdm(total=steps, initial=step, desc="training", disable=not (progress and main))
     models.train()
+    batches = part_batches(draw, parts, config.seed, size, step, steps, config.loader_workers)
     while step < steps:
-        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
-        losses = losses_at(generator)
         optimizer.zero_grad(set_to_none=True)
-        accelerator.backward(losses["loss"])
+        logging = (step + 1) % config.log_every == 0 or step + 1 == steps
+        sums: dict[str, float] = {}
+        for _ in parts:
+            batch, generator = next(batches)
+            with autocast():
+                losses = losses_of(batch, generator)
+            accelerator.backward(losses["loss"] if len(parts) == 1 else losses["loss"] / len(parts))
+            if logging:
+                for k, v in losses.items():
+                    sums[k] = sums.get(k, 0.0) + float(v.detach())
+        average_gradients(trained, accelerator)
         if config.grad_clip > 0:
             accelerator.clip_grad_norm_(models.parameters(), config.grad_clip)
         optimizer.step()
         lr_schedule.step()
-        ema.step([p for _, p in _named(models)])
+        ema.step(trained)
         step += 1
         bar.update(1)
-        if step % config.log_every == 0 or step == steps:
-            row = {k: round(float(v.detach()), 5) for k, v in losses.items()}
+        if logging:
+            mean = mean_over_processes({k: v / len(parts) for k, v in sums.items()}, accelerator)
+            row = {k: round(v, 5) for k, v in mean.items()}
             row.update(step=step, lr=lr_schedule.get_last_lr()[0], seconds=round(time.perf_counter() - start, 1))
-            log.write(json.dumps(row) + "\n")
-            log.flush()
+            if main:
+                log.write(json.dumps(row) + "\n")
+                log.flush()
             bar.set_postfix(loss=f"{row['loss']:.4f}")
         if step % config.save_every == 0 or step == steps:
-            save_checkpoint(checkpoint_dir, models, ema, optimizer, lr_schedule, step)
+            if main:
+                save_checkpoint(checkpoint_dir, models, ema, optimizer, lr_schedule, step)
+            accelerator.wait_for_everyone()
     bar.close()
-    log.close()
-    ema.copy_to([p for _, p in _named(models)])
+    if log is not None:
+        log.close()
+    ema.copy_to(trained)
     return step, time.perf_counter() - start, start_step
