@@ -39,6 +39,11 @@ def _unit_embeddings(encode, texts: list[str]) -> torch.Tensor:
     return F.normalize(torch.stack([h[0] for h in encode(texts)]), dim=-1)
 
 
+def _bank_embeddings(encode, texts: list[str]) -> torch.Tensor:
+    """As _unit_embeddings, through the PromptCache's disk-kept embeddings of whole banks."""
+    return encode.sentences(texts) if hasattr(encode, "sentences") else _unit_embeddings(encode, texts)
+
+
 def measure(encode, train_clips, test_clips, percentile: float = PERCENTILE) -> dict:
     """known_actions.json's content: the threshold measured on the test clips' captions and the
     train clips' actions. `encode` maps prompts to encoder states (a PromptCache)."""
@@ -90,13 +95,13 @@ class KnownActions:
     def nearest(self, encode, prompt: str) -> float:
         """The lowest, over the prompt's parts, of the similarity to the nearest training caption."""
         if self._embeddings is None:
-            self._embeddings = _unit_embeddings(encode, self._bank)
+            self._embeddings = _bank_embeddings(encode, self._bank)
         return min(float((self._embeddings @ _unit_embeddings(encode, [p])[0]).max()) for p in split_caption(prompt))
 
     def unfamiliar(self, encode, prompt: str) -> list[Unfamiliar]:
         """The parts of `prompt` ("..., then ...") far from every training caption."""
         if self._embeddings is None:
-            self._embeddings = _unit_embeddings(encode, self._bank)
+            self._embeddings = _bank_embeddings(encode, self._bank)
         out = []
         for part in split_caption(prompt):
             similarity = self._embeddings @ _unit_embeddings(encode, [part])[0]

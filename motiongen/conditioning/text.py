@@ -6,7 +6,9 @@ Nothing is ever downloaded. The encoder gives per-token hidden states (for cross
 mean-pooled sentence token (first). Its weights are not part of our checkpoints: the conditioner
 stores only the encoder's identity (package name or path) and its own projection.
 
-Prompt encodings are cached in memory and, optionally, on disk (keyed by encoder + prompt).
+Prompt encodings are cached in memory and, optionally, on disk (keyed by encoder + prompt). The
+sentence embeddings of a whole caption bank (retrieval, familiarity) are kept in the user's cache
+folder (paths.user_cache_dir()), so a model's bank is encoded once per machine, not on every run.
 
 With `retrieve=k` the conditioner also joins, for each part of a prompt, the k captions of its
 caption bank (the training captions) whose sentence embeddings are nearest, never the part itself:
@@ -82,6 +84,7 @@ class FrozenTextEncoder:
         self.name = encoder
         self.max_tokens = max_tokens
         folder = resolve_encoder(encoder)
+        self.fingerprint = _fingerprint(encoder, max_tokens, folder)
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         try:
@@ -105,6 +108,12 @@ class FrozenTextEncoder:
             h = h[v]
             out.append(torch.cat([h.mean(0, keepdim=True), h], 0))
         return out
+
+
+def _fingerprint(encoder: str, max_tokens: int, folder: Path) -> str:
+    """What an encoding depends on: the encoder, its token limit and its files (name, size, time)."""
+    files = sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in folder.iterdir() if f.is_file())
+    return f"{encoder}\n{max_tokens}\n{folder}\n{files}"
 
 
 _ENCODERS: dict[tuple[str, int], FrozenTextEncoder] = {}
@@ -161,6 +170,31 @@ class PromptCache:
                     save_file({"hidden": h.contiguous()}, str(tmp))
                     tmp.replace(self._file(p))
         return [self.memory[p] for p in prompts]
+
+    def sentences(self, texts: list[str]) -> torch.Tensor:
+        """Unit-length pooled sentence embeddings [N, dim] of many texts (a caption bank), read from
+        the user cache when this encoder has embedded exactly these texts before."""
+        from safetensors.torch import load_file, save_file
+
+        from motiongen.paths import user_cache_dir
+
+        key = hashlib.sha1("\n".join([self.encoder.fingerprint, *texts]).encode()).hexdigest()
+        file = user_cache_dir() / "text" / f"sentences-{key}.safetensors"
+        try:
+            unit = load_file(str(file))["unit"]
+            if unit.shape == (len(texts), self.encoder.dim):
+                return unit
+        except Exception:  # not there yet, or unreadable: embed again
+            pass
+        unit = F.normalize(torch.stack([h[0] for h in self(texts)]), dim=-1)
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = file.with_name(f"{file.stem}.{os.getpid()}.tmp")
+            save_file({"unit": unit.contiguous()}, str(tmp))
+            tmp.replace(file)
+        except OSError:  # a read-only home: embed on every run, as before
+            pass
+        return unit
 
 
 class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
@@ -260,7 +294,7 @@ class TextConditioner(ModelMixin, ConfigMixin, Conditioner):
         if prompt not in self._neighbours:
             bank = self.config.caption_bank
             if self._bank is None:  # once: the bank's unit embeddings, keys and sides
-                embeddings = F.normalize(torch.stack([h[0] for h in self.cache(bank)]), dim=-1)
+                embeddings = self.cache.sentences(bank)
                 self._bank = (embeddings, [caption_key(c) for c in bank], [caption_sides(c) for c in bank])
             embeddings, keys, bank_sides = self._bank
             one_side, mirror_made = self.config.one_side, set(self.config.mirror_made or ())

@@ -21,6 +21,7 @@ READERS = {
 WRITERS = {
     ".bvh": "motiongen.io.bvh",
     ".glb": "motiongen.io.glb",
+    ".html": "motiongen.io.html",
     ".npz": "motiongen.io.npz",
     ".npy": "motiongen.io.humanml3d",
     ".mp4": "motiongen.render.video",

@@ -6,6 +6,7 @@ motion came from). Writers store it where the format has room and readers of the
     .bvh  after the last frame's numbers, on the same line: `# motiongen {...}` (see bvh.py)
     .mp4  ffmpeg metadata: title (the captions) and comment (the JSON list)
     .gif  comment extension; .png  text chunk "Comment"; .glb  node extras (glb.py)
+    .html  each person's `meta` in the page's JSON, the captions as its title (html.py)
 
 Readers of .npz and .bvh take it back into `Motion.meta`, so `convert` carries it over.
 """

@@ -30,6 +30,7 @@ ALLOWED_COMPONENTS = {
     "motiongen.models.denoiser": {"MotionDenoiser"},
     "motiongen.conditioning.text": {"TextConditioner"},
     "motiongen.conditioning.partner": {"PartnerConditioner"},
+    "motiongen.conditioning.music": {"MusicConditioner"},
     "motiongen.models.lifter": {"TemporalLifter"},
     "diffusers": {"DDIMScheduler", "DDPMScheduler", "DPMSolverMultistepScheduler", "FlowMatchEulerDiscreteScheduler"},
 }

@@ -43,6 +43,7 @@ from motiongen.conditioning.text import TextConditioner
 from motiongen.errors import UserError
 from motiongen.models.denoiser import FEATURE_VERSION, MotionDenoiser
 from motiongen.motion.motion import Motion
+from motiongen.paths import checkpoint_path, missing_checkpoint, where_checkpoints_are
 from motiongen.pipelines.base import MAX_SECONDS, check_pipeline_folder, frames_for, load_checked
 from motiongen.sampling.diffusion import make_sampler, sample
 from motiongen.sampling.flow import check_sampler, is_flow_scheduler, sample_flow
@@ -70,7 +71,7 @@ class ReactivePartnerPipeline(DiffusionPipeline):
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> ReactivePartnerPipeline:
         """Load a pipeline folder; anything missing or incompatible is a UserError."""
-        path = Path(pretrained_model_name_or_path)
+        path = checkpoint_path(pretrained_model_name_or_path)
         check_checkpoint(path)
         parts = ("denoiser", "partner_conditioner", "text_conditioner")
         pipe = load_checked(super().from_pretrained, path, "partner checkpoint", parts, **kwargs)
@@ -250,7 +251,10 @@ def duet(
 
 def check_checkpoint(path: Path) -> None:
     """A clear error for a missing, partial or incompatible partner checkpoint folder."""
+    path = checkpoint_path(path)
     if not path.exists():
+        if where_checkpoints_are():
+            raise UserError(missing_checkpoint(path, "partner checkpoint"))
         raise UserError(
             f"no partner model in {path}; train one with `motiongen train --config configs/partner.yaml "
             f"--output runs/partner` and pass --checkpoint runs/partner/pipeline"

@@ -31,6 +31,7 @@ from motiongen.models.denoiser import FEATURE_VERSION, MotionDenoiser
 from motiongen.motion.cleanup import cleanup as physical_cleanup
 from motiongen.motion.features import FEATURE_DIM, features_to_motion
 from motiongen.motion.motion import Motion
+from motiongen.paths import checkpoint_path, missing_checkpoint
 from motiongen.pipelines.base import (  # noqa: F401 (part of this module's API)
     MAX_SECONDS,
     check_components,
@@ -62,7 +63,7 @@ class TextToMotionPipeline(DiffusionPipeline):
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> TextToMotionPipeline:
         """Load a pipeline folder; anything missing or incompatible is a UserError."""
-        path = Path(pretrained_model_name_or_path)
+        path = checkpoint_path(pretrained_model_name_or_path)
         check_checkpoint(path)
         pipe = load_checked(super().from_pretrained, path, "checkpoint", ("denoiser", "text_conditioner"), **kwargs)
         pipe.set_progress_bar_config(leave=False)
@@ -261,8 +262,9 @@ class TextToMotionPipeline(DiffusionPipeline):
 
 def check_checkpoint(path: Path) -> None:
     """A clear error for a missing, partial or incompatible checkpoint folder."""
+    path = checkpoint_path(path)
     if not path.exists():
-        raise UserError(f"checkpoint folder not found: {path}")
+        raise UserError(missing_checkpoint(path))
     config = check_pipeline_folder(
         path, TextToMotionPipeline.__name__, "text-to-motion", ("denoiser", "text_conditioner")
     )
