@@ -8,6 +8,8 @@ import sys
 import typer
 
 from motiongen.cli import (
+    complete_commands,
+    dance_commands,
     data_commands,
     distill_commands,
     duet_commands,
@@ -45,9 +47,11 @@ def _options(
 
 motion_commands.register(app)
 generate_commands.register(app)
+complete_commands.register(app)
 lift_commands.register(app)
 distill_commands.register(app)
 duet_commands.register(app)
+dance_commands.register(app)
 app.add_typer(data_commands.app, name="data")
 app.add_typer(eval_commands.app, name="eval")
 

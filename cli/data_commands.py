@@ -49,6 +49,20 @@ def build(
     typer.echo(f"motion capture segments written to {out}")
 
 
+@app.command()
+def music(
+    source: Path = typer.Option(..., "--source", help="Folder the music packages of data/SOURCES.md were unpacked into."),
+    output: Path = typer.Option(None, "--output", "-o", help="Cache folder (default: the git-ignored data/cache/music)."),
+    quiet: bool = QUIET,
+) -> None:
+    """Analyse the real music tracks (Debian game packages, data/SOURCES.md) into the git-ignored music
+    cache that `motiongen train --config configs/dance.yaml` and the dance benchmark read."""
+    from motiongen.data.music import CACHE_DIR, build_music_cache
+
+    out = build_music_cache(source, output or CACHE_DIR, progress=show_progress(quiet))
+    typer.echo(f"music features written to {out}")
+
+
 def check_corpus_folder(output: Path, force: bool) -> None:
     """A build writes only into a new or empty folder, or one an earlier build made (it has an
     index.json); any other folder holds someone's files, so it needs --force."""

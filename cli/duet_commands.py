@@ -21,7 +21,8 @@ from motiongen.cli.options import (
 )
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
-OUTPUT_SUFFIXES = VIDEO_SUFFIXES + (".glb", ".npz", ".bvh")
+SCENE_SUFFIXES = (".glb", ".html")  # 3D scenes: both people in one file
+OUTPUT_SUFFIXES = VIDEO_SUFFIXES + SCENE_SUFFIXES + (".npz", ".bvh")
 
 SAMPLER = typer.Option(
     "ddim", "--sampler", help="ddim, dpm (DPM-Solver++, good at 10-20 steps) or flow (a distilled student)."
@@ -33,7 +34,7 @@ PARTNER_CHECKPOINT = typer.Option(None, "--checkpoint", help="Partner model fold
 
 
 def duet_outputs(output: Path, partner_only: bool = False, leader_bvh: bool = False) -> dict[str, Path]:
-    """The files one run writes, from -o: the video (.mp4/.gif) or 3D scene (.glb), the partner's BVH
+    """The files one run writes, from -o: the video (.mp4/.gif) or 3D scene (.glb, .html viewer), the partner's BVH
     (NAME_partner.bvh, or -o itself when it is a .bvh), the two-person NAME.npz (just the
     partner with --partner-only) and, when the leader was made here, NAME_leader.bvh."""
     from motiongen.errors import UserError
@@ -45,7 +46,7 @@ def duet_outputs(output: Path, partner_only: bool = False, leader_bvh: bool = Fa
     files = {}
     if suffix in VIDEO_SUFFIXES:
         files["video"] = output
-    if suffix == ".glb":
+    if suffix in SCENE_SUFFIXES:
         files["scene"] = output
     files["partner"] = output if suffix == ".bvh" else stem.with_name(stem.name + "_partner.bvh")
     files["npz"] = output if suffix == ".npz" else output.with_suffix(".npz")
@@ -117,7 +118,7 @@ def react(
         Path("out/duet.mp4"),
         "--output",
         "-o",
-        help="Duet video (.mp4 .gif), 3D scene (.glb), or .npz / .bvh; the partner's NAME_partner.bvh and a "
+        help="Duet video (.mp4 .gif), 3D scene (.glb, .html viewer), or .npz / .bvh; the partner's NAME_partner.bvh and a "
         "two-person NAME.npz are written beside a video or scene.",
     ),
     text: str = typer.Option(None, "--text", "-t", help='What the partner does, e.g. "spins under the arm".'),
@@ -191,7 +192,7 @@ def duet(
         Path("out/duet.mp4"),
         "--output",
         "-o",
-        help="Duet video (.mp4 .gif), 3D scene (.glb), or .npz; NAME_leader.bvh, NAME_partner.bvh and a "
+        help="Duet video (.mp4 .gif), 3D scene (.glb, .html viewer), or .npz; NAME_leader.bvh, NAME_partner.bvh and a "
         "two-person NAME.npz are written beside a video or scene.",
     ),
     seconds: float = typer.Option(6.0, "--seconds", "-s", help="Length of the clip (up to 60 s)."),

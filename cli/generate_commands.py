@@ -8,14 +8,20 @@ import typer
 
 from motiongen.cli.options import (
     FORCE,
+    GENDER,
+    NPZ_LAYOUT,
     OUTPUT_FPS,
     QUIET,
     RIG,
+    SMPL_MODEL,
     THREADS,
     UNITS,
     bvh_options,
+    for_output,
+    npz_options,
     set_threads,
     show_progress,
+    smpl_options,
 )
 
 PICTURE_SUFFIXES = {".mp4", ".gif", ".png"}  # for looking at; a .bvh is written beside them
@@ -56,7 +62,7 @@ def generate(
         Path("out/motion.mp4"),
         "--output",
         "-o",
-        help="Output file (.bvh .npz .npy, .glb animated 3D mannequin, .mp4 .gif video, .png film strip); "
+        help="Output file (.bvh .npz .npy, .glb animated 3D mannequin, .html web viewer, .mp4 .gif video, .png film strip); "
         "a picture also gets a .bvh next to it.",
     ),
     seconds: float = typer.Option(4.0, "--seconds", "-s", help="Length of the clip (up to 60 s)."),
@@ -96,6 +102,9 @@ def generate(
     rig: str = RIG,
     units: str = UNITS,
     fps: float = OUTPUT_FPS,
+    npz_layout: str = NPZ_LAYOUT,
+    gender: str = GENDER,
+    smpl_model: Path = SMPL_MODEL,
     threads: int = THREADS,
     force: bool = FORCE,
     quiet: bool = QUIET,
@@ -129,6 +138,8 @@ def generate(
     for p in paths + extra:
         check_writable(p, force)  # a folder, a read-only place or an existing file fail before the model loads
     bvh = bvh_options(rig, units, fps, paths + extra)
+    npz = npz_options(npz_layout, paths, gender)
+    body = smpl_options(smpl_model, paths)
 
     from motiongen.io import save_motion
     from motiongen.pipelines.text2motion import TextToMotionPipeline, default_checkpoint
@@ -160,8 +171,8 @@ def generate(
         )[0]
         path.parent.mkdir(parents=True, exist_ok=True)
         picture = path.suffix.lower() in PICTURE_SUFFIXES
-        options = {"progress": show_progress(quiet)} if picture else bvh if path.suffix.lower() == ".bvh" else {}
-        save_motion(motion, path, force=force, **options)
+        options = {"progress": show_progress(quiet)} if picture else {}
+        save_motion(motion, path, force=force, **options, **for_output(path, bvh, npz, body))
         typer.echo(f"wrote {path}  ({text!r}, seed {job_seed})")
         if motion.meta.get("retrieved") and not quiet:
             typer.echo("  with the training captions nearest in meaning: " + "; ".join(motion.meta["retrieved"]))
@@ -194,7 +205,8 @@ def train(
     force: bool = typer.Option(False, "--force", "-f", help="Start over in a folder that holds a run (replaces it)."),
     quiet: bool = QUIET,
 ) -> None:
-    """Train a text-to-motion model (or, with `model: partner` in the config, the partner model)."""
+    """Train a text-to-motion model (or, with `model: partner` / `model: dance` in the config, the
+    partner model / the music-to-dance model)."""
     import dataclasses
 
     from motiongen import validate
@@ -208,7 +220,8 @@ def train(
 
     cfg = load_config(config)  # `model: partner` in the file trains the partner model
     validate.config_values(cfg, "training option")
-    output = output or Path("runs/partner" if isinstance(cfg, PartnerTrainConfig) else "runs/t2m")
+    kind = getattr(cfg, "model", "t2m")  # "partner", "dance" or the text model
+    output = output or Path(f"runs/{kind}" if kind in ("partner", "dance") else "runs/t2m")
     check_run_folder(output, resume, force)
     if threads:
         cfg = dataclasses.replace(cfg, threads=threads)
@@ -217,6 +230,12 @@ def train(
 
         folder = train_partner(cfg, output, resume=resume, max_steps=max_steps, progress=show_progress(quiet))
         typer.echo(f"wrote {folder}  (use it with: motiongen react LEADER.bvh --checkpoint {folder})")
+        return
+    if kind == "dance":
+        from motiongen.training.dance import train as train_dance
+
+        folder = train_dance(cfg, output, resume=resume, max_steps=max_steps, progress=show_progress(quiet))
+        typer.echo(f"wrote {folder}  (use it with: motiongen dance SONG.ogg --checkpoint {folder})")
         return
     folder = run_training(cfg, output, resume=resume, max_steps=max_steps, progress=show_progress(quiet))
     typer.echo(f'wrote {folder}  (use it with: motiongen generate --checkpoint {folder} "...")')

@@ -6,7 +6,21 @@ from pathlib import Path
 
 import typer
 
-from motiongen.cli.options import FORCE, HAND_CONTACTS, OUTPUT_FPS, QUIET, RIG, UNITS, bvh_options, show_progress
+from motiongen.cli.options import (
+    FORCE,
+    GENDER,
+    HAND_CONTACTS,
+    NPZ_LAYOUT,
+    OUTPUT_FPS,
+    QUIET,
+    RIG,
+    SMPL_MODEL,
+    UNITS,
+    bvh_options,
+    npz_options,
+    show_progress,
+    smpl_options,
+)
 
 
 def info() -> None:
@@ -38,10 +52,11 @@ def render(
         ..., help="Motion file(s); several files (or a duet .npz) render as several people."
     ),
     output: Path = typer.Option(
-        ..., "--output", "-o", help="Output .mp4 or .gif video, a .png film strip, or an animated 3D .glb."
+        ..., "--output", "-o", help="Output .mp4 or .gif video, a .png film strip, an animated 3D .glb, or a .html viewer."
     ),
     trace: bool = typer.Option(False, help="Draw the root trajectory."),
     hand_contacts: bool = HAND_CONTACTS,
+    smpl_model: Path = SMPL_MODEL,
     force: bool = FORCE,
     quiet: bool = QUIET,
 ) -> None:
@@ -49,8 +64,11 @@ def render(
     from motiongen.io import check_output, load_people, save_motion
 
     check_output(output, force)
+    body = smpl_options(smpl_model, [output])
     motions = [m for p in inputs for m in load_people(p)]  # a duet .npz holds two people
-    save_motion(motions, output, force=force, trace=trace, progress=show_progress(quiet), hand_contacts=hand_contacts)
+    save_motion(
+        motions, output, force=force, trace=trace, progress=show_progress(quiet), hand_contacts=hand_contacts, **body
+    )
     typer.echo(f"wrote {output}")
 
 
@@ -60,6 +78,9 @@ def convert(
     rig: str = RIG,
     units: str = UNITS,
     fps: float = OUTPUT_FPS,
+    npz_layout: str = NPZ_LAYOUT,
+    gender: str = GENDER,
+    smpl_model: Path = SMPL_MODEL,
     force: bool = FORCE,
     quiet: bool = QUIET,
 ) -> None:
@@ -67,9 +88,11 @@ def convert(
     from motiongen.io import check_output, load_motion, save_motion
 
     bvh = bvh_options(rig, units, fps, [output])
+    npz = npz_options(npz_layout, [output], gender)
     check_output(output, force)
+    body = smpl_options(smpl_model, [output])
     video = {"progress": show_progress(quiet)} if output.suffix.lower() in (".mp4", ".gif") else {}
-    save_motion(load_motion(input), output, force=force, **bvh, **video)
+    save_motion(load_motion(input), output, force=force, **bvh, **npz, **body, **video)
     typer.echo(f"wrote {output}")
 
 

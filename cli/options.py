@@ -23,6 +23,22 @@ UNITS = typer.Option(None, "--units", help="BVH output units: m or cm (default: 
 OUTPUT_FPS = typer.Option(
     None, "--fps", "--output-fps", help="BVH output frame rate: resample to this many frames per second (1-1000)."
 )
+# npz output layout (motiongen/io/npz.py) and SMPL bodies from the user's own model files (motiongen/body/).
+NPZ_LAYOUT = typer.Option(
+    None,
+    "--npz-layout",
+    help="npz output layout: smplh (AMASS's SMPL+H, 156-wide poses; the default), smpl (72-wide) or "
+    "motiongen (quats, root, fps).",
+)
+GENDER = typer.Option(
+    None, "--gender", help="Body gender written into .npz output: neutral (default), male or female."
+)
+SMPL_MODEL = typer.Option(
+    None,
+    "--smpl-model",
+    help="Folder with your own SMPL or SMPL+H model file (e.g. SMPL_NEUTRAL.pkl): .glb and .mp4/.gif output "
+    "show that body instead of the mannequin or skeleton.",
+)
 # lift's --fps is the input's frame rate, so there the output's is only --output-fps
 LIFT_OUTPUT_FPS = typer.Option(
     None, "--output-fps", help="BVH output frame rate: resample to this many frames per second (1-1000)."
@@ -101,3 +117,51 @@ def bvh_options(rig: str | None, units: str | None, fps: float | None, outputs, 
             f"give -o NAME.bvh or leave {them} out"
         )
     return options
+
+
+def npz_options(layout: str | None, outputs, gender: str | None = None) -> dict:
+    """Check --npz-layout and --gender (before any heavy work) and return them as npz writer options."""
+    if layout is None and gender is None:
+        return {}
+    from motiongen.io.npz import check_gender, check_layout
+
+    options = {}
+    if layout is not None:
+        _refuse_unless(outputs, (".npz",), "--npz-layout", "NAME.npz")
+        options["layout"] = check_layout(layout, "--npz-layout")
+    if gender is not None:
+        _refuse_unless(outputs, (".npz",), "--gender", "NAME.npz")
+        options["gender"] = check_gender(gender, "--gender")
+    return options
+
+
+def smpl_options(folder: Path | None, outputs) -> dict:
+    """Check --smpl-model by loading the body (before any heavy work; the writers reuse it) and
+    return it as writer options for .glb and video output."""
+    if folder is None:
+        return {}
+    _refuse_unless(outputs, SMPL_SUFFIXES, "--smpl-model", "NAME.glb or NAME.mp4")
+    from motiongen.body import smpl
+
+    smpl.load(folder)
+    return {"smpl_model": folder}
+
+
+SMPL_SUFFIXES = (".glb", ".mp4", ".gif")
+
+
+def for_output(path: Path, bvh: dict, npz: dict, smpl: dict) -> dict:
+    """The writer options that apply to `path`'s format."""
+    suffix = Path(path).suffix.lower()
+    return {".bvh": bvh, ".npz": npz}.get(suffix, smpl if suffix in SMPL_SUFFIXES else {})
+
+
+def _refuse_unless(outputs, suffixes: tuple[str, ...], option: str, example: str) -> None:
+    from motiongen.errors import UserError
+
+    outputs = list(outputs)
+    if not any(Path(p).suffix.lower() in suffixes for p in outputs):
+        raise UserError(
+            f"{option} only applies to {' / '.join(suffixes)} output, and this command writes none "
+            f"({Path(outputs[0]).name}); give -o {example} or leave it out"
+        )

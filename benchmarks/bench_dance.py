@@ -1,0 +1,154 @@
+"""Music-to-dance benchmark on held-out songs and held-out dance takes (docs/dance.md).
+
+    .venv/bin/python benchmarks/bench_dance.py quality --checkpoint checkpoints/dance --out runs/bench_dance.json
+    .venv/bin/python benchmarks/bench_dance.py memory --checkpoint checkpoints/dance
+
+quality: beat alignment (BAS, metrics/dance.py) of
+  - the model's dance for each held-out song (what `motiongen dance` gives: cleaned up),
+  - the same model given another held-out song's music, scored against the song that plays,
+  - the held-out real dance takes retimed onto the songs (data/dance_pairs.py: the training recipe),
+  - the held-out real dance takes placed at a random offset in the songs, not retimed (baseline);
+  PFC of the generated and the real dance; speed in seconds of dance per wall-clock second.
+memory: peak resident memory of `motiongen dance SONG -o x.npz` for a 30-s and a 5-min song (the
+held-out songs joined), each in its own process (GNU time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CAPTIONS = ("a person dances salsa", "a person does an indian dance", "a person dances")
+
+
+def quality(args) -> dict:
+    import torch
+
+    from motiongen.conditioning.music import MusicFeatures
+    from motiongen.data.corpus import load_corpus
+    from motiongen.data.dance_pairs import dance_clips, retime_to_music
+    from motiongen.data.music import load_tracks
+    from motiongen.metrics.dance import motion_bas, physical_foot_contact
+    from motiongen.pipelines.dance import MusicToDancePipeline
+
+    torch.set_num_threads(args.threads)
+    songs = [(t.name, t.features()) for t in load_tracks("test")]
+    takes = dance_clips(load_corpus("test", corpus="v2", progress=False))
+    rng = random.Random(0)
+    frames = int(args.seconds * 20)
+    start = int(args.start * 20)
+
+    def cut(song: MusicFeatures) -> MusicFeatures:
+        beats = song.beats[(song.beats >= args.start) & (song.beats < args.start + args.seconds)] - args.start
+        return MusicFeatures(song.features[start : start + frames], beats, song.tempo, frames / 20)
+
+    pipe = MusicToDancePipeline.from_pretrained(args.checkpoint)
+    rows, made, wall = [], 0.0, 0.0
+    for i, (name, song) in enumerate(songs):
+        music = cut(song)
+        other_name, other = songs[(i + 1) % len(songs)]
+        caption = CAPTIONS[i % len(CAPTIONS)]
+        t0 = time.perf_counter()
+        dancer = pipe(music, text=caption, num_inference_steps=args.steps, seed=i, progress=False)
+        wall += time.perf_counter() - t0
+        made += dancer.duration
+        wrong = pipe(cut(other), text=caption, num_inference_steps=args.steps, seed=i, progress=False)
+        positions = dancer.positions()
+        rows.append({
+            "song": name, "tempo": round(song.tempo, 1), "caption": caption, "wrong_song": other_name,
+            "bas": motion_bas(positions, 20.0, music.beats),
+            "bas_wrong_song": motion_bas(wrong.positions(), 20.0, music.beats),
+            "pfc": physical_foot_contact(positions, 20.0),
+        })  # fmt: skip
+    real = {"retimed": [], "random_offset": [], "pfc": []}
+    for take in takes:
+        motion = take.motion.resampled(20.0)
+        real["pfc"].append(physical_foot_contact(motion.positions(), 20.0))
+        for _, song in songs:
+            for _ in range(args.offsets):
+                offset = rng.uniform(0, max(song.seconds - motion.duration, 0.0))
+                real["random_offset"].append(motion_bas(motion.positions(), 20.0, song.beats, offset))
+                done = retime_to_music(motion, song.beats, song.seconds, rng.randrange(len(song.beats) - 2), rng)
+                if done is not None:
+                    retimed, first = done
+                    real["retimed"].append(motion_bas(retimed.positions(), 20.0, song.beats, first / 20))
+
+    def mean(values):
+        values = [v for v in values if np.isfinite(v)]
+        return {"mean": round(float(np.mean(values)), 4), "n": len(values),
+                "ci95": round(float(1.96 * np.std(values) / np.sqrt(max(len(values), 1))), 4)}  # fmt: skip
+
+    return {
+        "checkpoint": str(args.checkpoint), "steps": args.steps, "seconds_per_song": args.seconds,
+        "songs": [n for n, _ in songs], "takes": [t.name for t in takes],
+        "bas_generated": mean([r["bas"] for r in rows]),
+        "bas_generated_wrong_song": mean([r["bas_wrong_song"] for r in rows]),
+        "bas_real_retimed": mean(real["retimed"]),
+        "bas_real_random_offset": mean(real["random_offset"]),
+        "pfc_generated": mean([r["pfc"] for r in rows]),
+        "pfc_real": mean(real["pfc"]),
+        "dance_seconds_per_wall_second": round(made / wall, 3),
+        "per_song": rows,
+    }  # fmt: skip
+
+
+def memory(args) -> dict:
+    """Peak RSS of the dance command for a 30-s and a 5-min song."""
+    import soundfile
+
+    from motiongen.conditioning.music import SAMPLE_RATE, load_audio
+    from motiongen.data.music import load_tracks
+
+    folder = Path(args.work)
+    folder.mkdir(parents=True, exist_ok=True)
+    rate = SAMPLE_RATE
+    song = np.concatenate([load_audio(track.audio_file) for track in load_tracks("test")] * 2)
+    out = {}
+    for label, seconds in (("30s", 30.0), ("5min", 300.0)):
+        path = folder / f"song_{label}.wav"
+        soundfile.write(path, song[: int(seconds * rate)], rate)
+        command = ["/usr/bin/time", "-v", str(ROOT / ".venv/bin/motiongen"), "dance", str(path), "-o",
+                   str(folder / f"dance_{label}.npz"), "--checkpoint", str(args.checkpoint), "--steps",
+                   str(args.steps), "--threads", str(args.threads), "--force", "--quiet"]  # fmt: skip
+        t0 = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        peak = [line for line in done.stderr.splitlines() if "Maximum resident" in line]
+        out[label] = {"seconds": seconds, "wall_s": round(wall, 1), "rc": done.returncode,
+                      "peak_rss_mb": round(int(peak[0].split()[-1]) / 1024, 1) if peak else None}  # fmt: skip
+    out["ratio_5min_to_30s"] = round(out["5min"]["peak_rss_mb"] / out["30s"]["peak_rss_mb"], 3)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("part", choices=("quality", "memory"))
+    parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "dance")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=20.0, help="quality: seconds danced per song")
+    parser.add_argument("--start", type=float, default=10.0, help="quality: where in each song")
+    parser.add_argument("--offsets", type=int, default=3, help="quality: offsets per real take and song")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--work", type=Path, default=ROOT / "data" / "cache" / "bench_dance")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    result = quality(args) if args.part == "quality" else memory(args)
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

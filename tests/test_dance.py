@@ -1,0 +1,147 @@
+"""Dance: metrics with known values, retimed pairs whose beats land on the music, the pipeline."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from motiongen.data.dance_pairs import dance_beats, resample_at, retime_to_music, warp_anchors
+from motiongen.metrics.dance import beat_alignment_score, kinematic_beats, physical_foot_contact
+from motiongen.motion.motion import Motion
+
+
+def pulsing(seconds: float, period: float, fps: float = 20.0) -> Motion:
+    """A standing body sliding along x with speed 1 - cos(2 pi t / period): it pauses (speed 0)
+    exactly at t = k * period, so its kinematic beats are known."""
+    t = np.arange(int(seconds * fps)) / fps
+    x = t - period / (2 * np.pi) * np.sin(2 * np.pi * t / period)
+    rest = Motion.rest(len(t), fps)
+    root = rest.root.copy()
+    root[:, 0] += x
+    return Motion(rest.quats, root, fps)
+
+
+def test_kinematic_beats_are_the_pauses():
+    motion = pulsing(6.0, 0.6)
+    beats = kinematic_beats(motion.positions(), motion.fps) / motion.fps
+    expected = np.arange(0.6, 5.5, 0.6)
+    assert len(beats) == len(expected)
+    assert np.abs(beats - expected).max() <= 0.051
+
+
+def test_beat_alignment_score_known_values():
+    music = np.arange(0, 10, 0.5)
+    assert beat_alignment_score(music[:8], music) == pytest.approx(1.0)
+    assert beat_alignment_score(music[:8] + 0.1, music, sigma_s=0.1) == pytest.approx(np.exp(-0.5))
+    assert beat_alignment_score([0.25], music, sigma_s=0.1) == pytest.approx(np.exp(-(0.25**2) / 0.02))
+    assert np.isnan(beat_alignment_score([], music))
+
+
+def test_pfc_is_zero_for_planted_feet_and_positive_for_sliding():
+    planted = pulsing(3.0, 0.6).positions()
+    still_feet = planted.copy()
+    still_feet[:, [7, 8, 10, 11]] = still_feet[:1, [7, 8, 10, 11]]  # feet fixed, body accelerates
+    assert physical_foot_contact(still_feet, 20.0) == pytest.approx(0.0, abs=1e-9)
+    assert physical_foot_contact(planted, 20.0) > 0  # the whole body (feet too) slides while accelerating
+    sliding_faster = planted.copy()
+    sliding_faster[:, :, 0] *= 2
+    assert physical_foot_contact(sliding_faster, 20.0) > physical_foot_contact(planted, 20.0)
+
+
+def test_resample_at_keeps_frames_at_their_own_times():
+    motion = pulsing(2.0, 0.5)
+    same = resample_at(motion, np.arange(len(motion)) / motion.fps, motion.fps)
+    assert np.allclose(same.root, motion.root, atol=1e-6) and np.allclose(same.quats, motion.quats, atol=1e-6)
+
+
+def test_retimed_dance_beats_land_on_the_music_beats():
+    motion = pulsing(8.0, 0.6)  # pauses every 0.6 s (100 per minute)
+    music_beats = 1.0 + np.arange(60) * 0.55  # 109 bpm: stretch 0.92
+    made = retime_to_music(motion, music_beats, 40.0, start_beat=4, rng=random.Random(0))
+    assert made is not None
+    retimed, first = made
+    assert retimed.fps == 20.0 and first >= 0
+    beats = kinematic_beats(retimed.positions(), 20.0) / 20.0 + first / 20.0
+    assert len(beats) >= 8
+    distance = np.abs(beats[:, None] - music_beats[None]).min(1)
+    assert distance.max() <= 0.051, distance  # every pause within a frame of a music beat
+    assert beat_alignment_score(beats, music_beats) > 0.9
+
+
+def test_incompatible_tempo_gives_no_pair():
+    beats = dance_beats(pulsing(8.0, 0.6))
+    assert warp_anchors(beats, np.arange(60) * 0.9, 0, random.Random(0)) is None  # 0.9 / 0.6 = 1.5, 0.75
+    assert warp_anchors(beats, np.arange(60) * 0.3, 0, random.Random(0)) is not None  # dance on every other beat
+
+
+def tiny_pipeline(max_frames: int = 40):
+    from diffusers import DDIMScheduler
+
+    from motiongen.conditioning.music import MusicConditioner
+    from motiongen.conditioning.text import TextConditioner
+    from motiongen.models.denoiser import MotionDenoiser
+    from motiongen.pipelines.dance import MusicToDancePipeline
+    from motiongen.sampling.diffusion import training_scheduler
+
+    torch.manual_seed(0)
+    denoiser = MotionDenoiser(width=32, layers=1, heads=2, max_frames=max_frames, global_context=True, skip_gate=True)
+    text = TextConditioner(width=32, encoder_dim=384)
+    music = MusicConditioner(width=32, hidden=16, max_frames=max_frames, reach=3)
+    scheduler = DDIMScheduler.from_config(training_scheduler().config)
+    for module in (denoiser, text, music):
+        module.eval()
+    return MusicToDancePipeline(denoiser=denoiser, text_conditioner=text, music_conditioner=music, scheduler=scheduler)
+
+
+def synthetic_music(seconds: float = 7.0):
+    from motiongen.conditioning.music import MUSIC_DIM, MusicFeatures
+
+    rng = np.random.default_rng(0)
+    frames = int(seconds * 20)
+    return MusicFeatures(rng.normal(size=(frames, MUSIC_DIM)).astype(np.float32), np.arange(0, seconds, 0.5), 120.0,
+                         seconds)  # fmt: skip
+
+
+def test_pipeline_dances_a_whole_song_in_windows_deterministically(tmp_path):
+    from motiongen.pipelines.dance import MusicToDancePipeline
+
+    pipe = tiny_pipeline()
+    music = synthetic_music(7.0)  # 140 frames: 4 windows of 40 with 10-frame... carried prefixes
+    calls = []
+    original = pipe._window
+    pipe._window = lambda *a: calls.append(a[1]) or original(*a)
+    dancer = pipe(music, num_inference_steps=2, progress=False, cleanup=False)
+    assert len(dancer) == 140 and len(calls) >= 4
+    assert all(k.mask[: k.frames // 2].all() for k in calls[1:])  # later windows continue a known prefix
+    pipe._window = original
+    again = pipe(music, num_inference_steps=2, progress=False, cleanup=False)
+    assert np.array_equal(dancer.quats, again.quats)
+    other = pipe(music, num_inference_steps=2, progress=False, cleanup=False, seed=1)
+    assert not np.allclose(dancer.quats, other.quats)
+    pipe.save_pretrained(str(tmp_path / "dance"), safe_serialization=True)
+    loaded = MusicToDancePipeline.from_pretrained(tmp_path / "dance")
+    assert np.allclose(
+        loaded(music, num_inference_steps=2, progress=False, cleanup=False).quats, dancer.quats, atol=1e-5
+    )
+
+
+def test_missing_dance_checkpoint_is_a_clear_error(tmp_path):
+    from motiongen.errors import UserError
+    from motiongen.pipelines.dance import MusicToDancePipeline
+
+    with pytest.raises(UserError, match="configs/dance.yaml"):
+        MusicToDancePipeline.from_pretrained(tmp_path / "nothing")
+
+
+def test_dance_command_checks_couple_options_before_any_work(tmp_path, monkeypatch, capsys):
+    from tests.cli_helpers import assert_one_line_error, run
+
+    song = tmp_path / "song.wav"
+    song.write_bytes(b"not read: the options are wrong first")
+    assert_one_line_error(run(monkeypatch, capsys, "dance", song, "--couple", "-o", tmp_path / "d.bvh"), "--couple")
+    assert_one_line_error(run(monkeypatch, capsys, "dance", song, "--couple", "-o", tmp_path / "d.mp4"), "60 s")
+    (tmp_path / "taken.bvh").write_text("x")
+    assert_one_line_error(run(monkeypatch, capsys, "dance", song, "-o", tmp_path / "taken.bvh"), "--force")
