@@ -51,8 +51,12 @@ def build(
 
 @app.command()
 def music(
-    source: Path = typer.Option(..., "--source", help="Folder the music packages of data/SOURCES.md were unpacked into."),
-    output: Path = typer.Option(None, "--output", "-o", help="Cache folder (default: the git-ignored data/cache/music)."),
+    source: Path = typer.Option(
+        ..., "--source", help="Folder the music packages of data/SOURCES.md were unpacked into."
+    ),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Cache folder (default: the git-ignored data/cache/music)."
+    ),
     quiet: bool = QUIET,
 ) -> None:
     """Analyse the real music tracks (Debian game packages, data/SOURCES.md) into the git-ignored music

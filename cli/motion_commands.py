@@ -52,7 +52,10 @@ def render(
         ..., help="Motion file(s); several files (or a duet .npz) render as several people."
     ),
     output: Path = typer.Option(
-        ..., "--output", "-o", help="Output .mp4 or .gif video, a .png film strip, an animated 3D .glb, or a .html viewer."
+        ...,
+        "--output",
+        "-o",
+        help="Output .mp4 or .gif video, a .png film strip, an animated 3D .glb, or a .html viewer.",
     ),
     trace: bool = typer.Option(False, help="Draw the root trajectory."),
     hand_contacts: bool = HAND_CONTACTS,

@@ -30,9 +30,7 @@ NPZ_LAYOUT = typer.Option(
     help="npz output layout: smplh (AMASS's SMPL+H, 156-wide poses; the default), smpl (72-wide) or "
     "motiongen (quats, root, fps).",
 )
-GENDER = typer.Option(
-    None, "--gender", help="Body gender written into .npz output: neutral (default), male or female."
-)
+GENDER = typer.Option(None, "--gender", help="Body gender written into .npz output: neutral (default), male or female.")
 SMPL_MODEL = typer.Option(
     None,
     "--smpl-model",

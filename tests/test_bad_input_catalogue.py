@@ -621,7 +621,10 @@ ROWS: list[tuple[list[str], str]] = [
     (["react", "{d}/frames_0.bvh", "-o", "{d}/o.mp4"], r"frames_0.bvh has no frames"),
     (["react", "{d}/empty.npz", "-o", "{d}/o.mp4"], r"empty.npz is not a valid .npz file"),
     (["react", "{d}/dm_nan.txt", "-o", "{d}/o.mp4"], r"dm_nan.txt: .*NaN or infinite"),
-    (["react", "{d}/good.bvh", "-o", "{d}/o.txt"], r"cannot write 'o.txt': give a .mp4, .gif, .glb, .html, .npz, .bvh file"),
+    (
+        ["react", "{d}/good.bvh", "-o", "{d}/o.txt"],
+        r"cannot write 'o.txt': give a .mp4, .gif, .glb, .html, .npz, .bvh file",
+    ),
     (["react", "{d}/good.bvh", "-o", "{d}/exists.bvh"], r"exists.bvh already exists; pass --force"),
     (["react", "{d}/good.bvh", "-o", "{d}/folder.bvh"], r"folder.bvh is a folder"),
     (["react", "{d}/good.bvh", "-o", "{d}/a_file/x.mp4"], r"a_file is a file, not a folder"),

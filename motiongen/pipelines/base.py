@@ -90,6 +90,17 @@ def check_weights(folder, modules: dict) -> None:
                 raise UserError(f"checkpoint {folder}: {name}/ weight {key} holds NaN or infinite values; retrain it")
 
 
+def check_feature_layout(config: dict, path, label: str, dim: int, version: int, retrain: str) -> None:
+    """A checkpoint made for other model features (its denoiser `config`) is one line saying how to
+    retrain it; `label` names it ("checkpoint", "partner checkpoint", ...)."""
+    got_dim, got_version = config.get("feature_dim"), config.get("feature_version")
+    if got_dim != dim or got_version != version:
+        raise UserError(
+            f"incompatible {label} {path}: made for {got_dim}-D features (layout v{got_version}), "
+            f"this motiongen uses {dim}-D (layout v{version}); retrain it with {retrain}"
+        )
+
+
 def check_pipeline_folder(path, class_name: str, kind: str, parts: tuple[str, ...]) -> dict:
     """The checks every pipeline folder passes before loading: a folder holding model_index.json,
     the scheduler config and each part's config and weights, readable, of `class_name`, naming

@@ -30,7 +30,7 @@ from motiongen.errors import UserError
 from motiongen.models.denoiser import FEATURE_VERSION, MotionDenoiser
 from motiongen.motion.features import FEATURE_DIM, features_to_motion
 from motiongen.motion.motion import Motion
-from motiongen.pipelines.base import check_pipeline_folder, load_checked
+from motiongen.pipelines.base import check_feature_layout, check_pipeline_folder, load_checked
 from motiongen.sampling.diffusion import make_sampler, sample
 from motiongen.sampling.guidance import classifier_free_guidance
 
@@ -183,16 +183,10 @@ def check_checkpoint(path: Path) -> None:
             "--output runs/dance` and pass --checkpoint runs/dance/pipeline"
         )
     config = check_pipeline_folder(path, MusicToDancePipeline.__name__, "dance", PARTS)
-    dim, version = config.get("feature_dim"), config.get("feature_version")
-    if dim != FEATURE_DIM or version != FEATURE_VERSION:
-        raise UserError(
-            f"incompatible dance checkpoint {path}: made for {dim}-D features (layout v{version}), this "
-            f"motiongen uses {FEATURE_DIM}-D (layout v{FEATURE_VERSION}); retrain it with configs/dance.yaml"
-        )
+    check_feature_layout(config, path, "dance checkpoint", FEATURE_DIM, FEATURE_VERSION, "configs/dance.yaml")
 
 
 def default_checkpoint() -> Path:
     from motiongen.paths import CHECKPOINT_DIR
 
     return Path(os.environ.get("MOTIONGEN_DANCE_CHECKPOINT", CHECKPOINT_DIR / "dance"))
-

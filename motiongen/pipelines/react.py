@@ -44,7 +44,7 @@ from motiongen.errors import UserError
 from motiongen.models.denoiser import FEATURE_VERSION, MotionDenoiser
 from motiongen.motion.motion import Motion
 from motiongen.paths import checkpoint_path, missing_checkpoint, where_checkpoints_are
-from motiongen.pipelines.base import MAX_SECONDS, check_pipeline_folder, frames_for, load_checked
+from motiongen.pipelines.base import MAX_SECONDS, check_feature_layout, check_pipeline_folder, frames_for, load_checked
 from motiongen.sampling.diffusion import make_sampler, sample
 from motiongen.sampling.flow import check_sampler, is_flow_scheduler, sample_flow
 from motiongen.sampling.guidance import classifier_free_guidance
@@ -261,12 +261,7 @@ def check_checkpoint(path: Path) -> None:
         )
     parts = ("denoiser", "partner_conditioner", "text_conditioner")
     config = check_pipeline_folder(path, ReactivePartnerPipeline.__name__, "partner", parts)
-    dim, version = config.get("feature_dim"), config.get("feature_version")
-    if dim != PAIR_DIM or version != FEATURE_VERSION:
-        raise UserError(
-            f"incompatible partner checkpoint {path}: made for {dim}-D features (layout v{version}), this "
-            f"motiongen uses {PAIR_DIM}-D (layout v{FEATURE_VERSION}); retrain it with configs/partner.yaml"
-        )
+    check_feature_layout(config, path, "partner checkpoint", PAIR_DIM, FEATURE_VERSION, "configs/partner.yaml")
 
 
 def default_checkpoint() -> Path:

@@ -35,6 +35,7 @@ from motiongen.paths import checkpoint_path, missing_checkpoint
 from motiongen.pipelines.base import (  # noqa: F401 (part of this module's API)
     MAX_SECONDS,
     check_components,
+    check_feature_layout,
     check_pipeline_folder,
     check_weights,
     frames_for,
@@ -268,12 +269,7 @@ def check_checkpoint(path: Path) -> None:
     config = check_pipeline_folder(
         path, TextToMotionPipeline.__name__, "text-to-motion", ("denoiser", "text_conditioner")
     )
-    dim, version = config.get("feature_dim"), config.get("feature_version")
-    if dim != FEATURE_DIM or version != FEATURE_VERSION:
-        raise UserError(
-            f"incompatible checkpoint {path}: made for {dim}-D features (layout v{version}), "
-            f"this motiongen uses {FEATURE_DIM}-D features (layout v{FEATURE_VERSION}); retrain it with `motiongen train`"
-        )
+    check_feature_layout(config, path, "checkpoint", FEATURE_DIM, FEATURE_VERSION, "`motiongen train`")
 
 
 def default_checkpoint() -> Path:
