@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from motiongen.cli.app import app
+from motiongen.data import mocap
 from motiongen.errors import UserError
 from motiongen.io import save_motion
 from motiongen.motion.motion import Motion
@@ -124,6 +125,10 @@ def small_hml3d_evaluator(folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.skipif(
+    not mocap.DEFAULT_MOCAP_DIR.is_dir(),
+    reason="the shipped evaluator scores corpus v2's held-out takes, cut from the CMU takes",
+)
 def test_t2m_end_to_end_writes_both_rows_and_speed(tiny_pipeline, tmp_path):
     out = tmp_path / "t2m.json"
     hml3d = small_hml3d_evaluator(tmp_path / "hml3d")
