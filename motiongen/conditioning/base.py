@@ -12,6 +12,23 @@ from __future__ import annotations
 import torch
 
 
+def frame_tokens(conditioner, features: torch.Tensor, lengths, marker: torch.Tensor):
+    """Tokens for a conditioner that gives one token per frame (partner motion, music): the raw
+    features [B, T, D] normalised by its `input_mean`/`input_std`, projected by its `proj`, plus
+    frame positions and its `marker`; frames past each row's length are padding (mask False)."""
+    from motiongen.models.denoiser import sinusoidal_positions
+
+    b, t, _ = features.shape
+    if lengths is None:
+        lengths = torch.full((b,), t)
+    mask = torch.arange(t, device=features.device)[None, :] < lengths.to(features.device)[:, None]
+    x = (features - conditioner.input_mean) / conditioner.input_std
+    table = conditioner.positions
+    positions = table[:t] if t <= len(table) else sinusoidal_positions(t, conditioner.config.width)
+    tokens = conditioner.proj(x) + positions.to(x.device) + marker
+    return tokens * mask[..., None], mask
+
+
 class Conditioner:
     """Mixin for conditioner modules (used together with diffusers' ModelMixin/ConfigMixin).
 

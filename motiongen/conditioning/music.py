@@ -27,7 +27,7 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
-from motiongen.conditioning.base import Conditioner
+from motiongen.conditioning.base import Conditioner, frame_tokens
 from motiongen.errors import UserError
 from motiongen.models.denoiser import sinusoidal_positions
 
@@ -275,11 +275,4 @@ class MusicConditioner(ModelMixin, ConfigMixin, Conditioner):
             raise UserError(
                 f"music features must be [batch, frames, {self.config.input_dim}], got {tuple(features.shape)}"
             )
-        b, t, _ = features.shape
-        if lengths is None:
-            lengths = torch.full((b,), t)
-        mask = torch.arange(t, device=features.device)[None, :] < lengths.to(features.device)[:, None]
-        x = (features - self.input_mean) / self.input_std
-        positions = self.positions[:t] if t <= len(self.positions) else sinusoidal_positions(t, self.config.width)
-        tokens = self.proj(x) + positions.to(x.device) + self.music_marker
-        return tokens * mask[..., None], mask
+        return frame_tokens(self, features, lengths, self.music_marker)

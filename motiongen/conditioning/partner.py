@@ -32,7 +32,7 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
-from motiongen.conditioning.base import Conditioner
+from motiongen.conditioning.base import Conditioner, frame_tokens
 from motiongen.models.denoiser import sinusoidal_positions
 from motiongen.motion import rotations as R
 from motiongen.motion.features import FEATURE_DIM, SLICES, motion_to_features
@@ -160,11 +160,4 @@ class PartnerConditioner(ModelMixin, ConfigMixin, Conditioner):
     def embed(self, inputs) -> tuple[torch.Tensor, torch.Tensor]:
         features, lengths = inputs if isinstance(inputs, tuple) else (inputs, None)
         features = features.to(self.input_mean.device)
-        b, t, _ = features.shape
-        if lengths is None:
-            lengths = torch.full((b,), t)
-        mask = torch.arange(t, device=features.device)[None, :] < lengths.to(features.device)[:, None]
-        x = (features - self.input_mean) / self.input_std
-        positions = self.positions[:t] if t <= len(self.positions) else sinusoidal_positions(t, self.config.width)
-        tokens = self.proj(x) + positions.to(x.device) + self.partner_marker
-        return tokens * mask[..., None], mask
+        return frame_tokens(self, features, lengths, self.partner_marker)
