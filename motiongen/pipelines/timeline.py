@@ -11,7 +11,6 @@ so memory does not grow with the length beyond the features themselves (206 numb
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from tqdm import tqdm
 from motiongen.conditioning.partial import KnownMotion
 from motiongen.errors import UserError
 from motiongen.motion.features import FEATURE_DIM
+from motiongen.pipelines.base import frames_for
 from motiongen.sampling.guidance import DEFAULT_SCALE, DEFAULT_SIDE, PROJECTED_BY_DEFAULT, Guidance
 
 MAX_LONG_SECONDS = 600.0  # ten minutes
@@ -91,15 +91,8 @@ def read_timeline(path: Path) -> list[tuple[float, str]]:
 
 
 def long_frames(seconds: float, fps: float) -> int:
-    """Frames for a clip of up to MAX_LONG_SECONDS, with a clear error for absurd lengths."""
-    if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds <= 0:
-        raise UserError(f"--seconds must be a positive number, got {seconds}")
-    if seconds > MAX_LONG_SECONDS:
-        raise UserError(f"--seconds must be at most {MAX_LONG_SECONDS:g} (10 minutes), got {seconds:g}")
-    frames = int(round(seconds * fps))
-    if frames < 2:
-        raise UserError(f"--seconds must be at least {2 / fps:g} s (two frames), got {seconds:g}")
-    return frames
+    """Frames for a clip of up to MAX_LONG_SECONDS (window by window), with a clear error for absurd lengths."""
+    return frames_for(seconds, fps, MAX_LONG_SECONDS, "10 minutes is the longest clip")
 
 
 def window_spans(texts, frames: int, window: int, context: int) -> list[tuple[int, int, int]]:
