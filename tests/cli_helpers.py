@@ -19,6 +19,23 @@ def run(monkeypatch, capsys, *args) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
+def run_fd(capfd, *args) -> tuple[int, str]:
+    """(exit code, everything written to stderr, native libraries' output included) of
+    `motiongen ARGS...` run in this process."""
+    from motiongen.cli.app import main
+
+    capfd.readouterr()
+    argv, sys.argv = sys.argv, ["motiongen", *map(str, args)]
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    finally:
+        sys.argv = argv
+    return code, capfd.readouterr().err
+
+
 def assert_one_line_error(result, *words):
     code, out, err = result
     assert code == 2, (code, out, err)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from cli_helpers import run_fd
 from lift_helpers import IMAGE_SIZE, coco_keypoints
 from motion_samples import synthetic_walk
 
@@ -40,24 +40,6 @@ def coco_json(tmp_path_factory):
     path = tmp_path_factory.mktemp("kp") / "walk.json"
     path.write_text(json.dumps({"fps": 30, "image_size": list(IMAGE_SIZE), "frames": frames}))
     return path
-
-
-def _cli(capfd, *args) -> tuple[int, str]:
-    """Run `motiongen ARGS` in this process (fast); returns (exit code, everything written to stderr,
-    native libraries' output included)."""
-    from motiongen.cli.app import main
-
-    capfd.readouterr()
-    argv = sys.argv
-    sys.argv = ["motiongen", *map(str, args)]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    finally:
-        sys.argv = argv
-    return code, capfd.readouterr().err
 
 
 def _write_video(path, frames):
@@ -105,7 +87,7 @@ def test_resampling_a_track_keeps_its_duration():
 
 def test_coco_json_lifts_to_bvh_and_reads_back(tiny_checkpoint, coco_json, tmp_path, capfd):
     out = tmp_path / "walk.bvh"
-    code, err = _cli(capfd, "lift", coco_json, "-o", out, "--checkpoint", tiny_checkpoint, "--quiet")
+    code, err = run_fd(capfd, "lift", coco_json, "-o", out, "--checkpoint", tiny_checkpoint, "--quiet")
     assert code == 0 and err == "", err
     motion = load_motion(out)
     assert abs(motion.duration - 30 / 30) < 0.1  # 1 s of input at 30 fps
@@ -186,7 +168,7 @@ def test_a_video_without_a_person_is_a_one_line_error(tiny_checkpoint, tmp_path,
     pytest.importorskip("mediapipe")
     video = tmp_path / "black.mp4"
     _write_video(video, [np.zeros((64, 64, 3), np.uint8)] * 5)
-    code, err = _cli(capfd, "lift", video, "-o", tmp_path / "out.bvh", "--checkpoint", tiny_checkpoint, "--quiet")
+    code, err = run_fd(capfd, "lift", video, "-o", tmp_path / "out.bvh", "--checkpoint", tiny_checkpoint, "--quiet")
     assert code == 2
     assert len(err.strip().splitlines()) == 1, err  # MediaPipe's own logging is kept out
     assert err.startswith("error: no person found in black.mp4")
@@ -196,14 +178,14 @@ def test_a_video_without_a_person_is_a_one_line_error(tiny_checkpoint, tmp_path,
 def test_bad_arguments_fail_fast(tiny_checkpoint, coco_json, tmp_path, capfd):
     existing = tmp_path / "exists.bvh"
     existing.write_text("keep me")
-    code, err = _cli(capfd, "lift", coco_json, "-o", existing, "--checkpoint", tiny_checkpoint)
+    code, err = run_fd(capfd, "lift", coco_json, "-o", existing, "--checkpoint", tiny_checkpoint)
     assert code == 2 and "--force" in err
     assert existing.read_text() == "keep me"
-    code, err = _cli(capfd, "lift", coco_json, "-o", tmp_path / "x.bvh", "--checkpoint", tmp_path / "nowhere")
+    code, err = run_fd(capfd, "lift", coco_json, "-o", tmp_path / "x.bvh", "--checkpoint", tmp_path / "nowhere")
     assert code == 2 and "no lifter checkpoint" in err
-    code, err = _cli(capfd, "lift", coco_json, "-o", tmp_path / "x.bvh", "--image-size", "large")
+    code, err = run_fd(capfd, "lift", coco_json, "-o", tmp_path / "x.bvh", "--image-size", "large")
     assert code == 2 and "1920x1080" in err
-    code, err = _cli(capfd, "lift", coco_json, "-o", tmp_path / "x.txt")
+    code, err = run_fd(capfd, "lift", coco_json, "-o", tmp_path / "x.txt")
     assert code == 2 and "cannot write" in err
     with pytest.raises(UserError, match="not found"):
         LiftPipeline.from_pretrained(tiny_checkpoint)(tmp_path / "missing.mp4")

@@ -4,11 +4,11 @@ truncated videos. Synthetic data only; a tiny untrained lifter (the plumbing is 
 from __future__ import annotations
 
 import json
-import sys
 
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from cli_helpers import run_fd
 from lift_helpers import IMAGE_SIZE, coco_keypoints
 from motion_samples import synthetic_walk
 
@@ -37,21 +37,6 @@ def _person(frames: int, x: float, scale: float = 1.0) -> np.ndarray:
     centre = kp[:, :, :2].mean((0, 1))
     kp[..., :2] = (kp[..., :2] - centre) * scale + np.array([x, 240.0])
     return kp
-
-
-def _cli(capfd, *args) -> tuple[int, str]:
-    from motiongen.cli.app import main
-
-    capfd.readouterr()
-    argv, sys.argv = sys.argv, ["motiongen", *map(str, args)]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    finally:
-        sys.argv = argv
-    return code, capfd.readouterr().err
 
 
 # -- tracking ---------------------------------------------------------------------------------
@@ -124,15 +109,15 @@ def test_keypoint_files_say_what_they_assume_and_the_command_prints_it(tiny_chec
     np.savez(full, keypoints=kp, fps=20.0, image_size=np.array(IMAGE_SIZE))
     assert read_keypoint_file(full).notes == []
 
-    code, err = _cli(capfd, "lift", bare, "-o", tmp_path / "a.bvh", "--checkpoint", tiny_checkpoint)
+    code, err = run_fd(capfd, "lift", bare, "-o", tmp_path / "a.bvh", "--checkpoint", tiny_checkpoint)
     notes = [line for line in err.splitlines() if line.startswith("note:")]
     assert code == 0 and len(notes) == 3, err
     assert "assumed 30 fps" in notes[0] and "--fps" in notes[0]
     assert "image size unknown" in notes[1] and "--image-size" in notes[1]
     assert "focal length unknown" in notes[2] and "--focal" in notes[2]
-    code, err = _cli(capfd, "lift", full, "-o", tmp_path / "b.bvh", "--checkpoint", tiny_checkpoint, "--focal", "600")
+    code, err = run_fd(capfd, "lift", full, "-o", tmp_path / "b.bvh", "--checkpoint", tiny_checkpoint, "--focal", "600")
     assert code == 0 and "note:" not in err, err
-    code, err = _cli(capfd, "lift", bare, "-o", tmp_path / "c.bvh", "--checkpoint", tiny_checkpoint, "--quiet")
+    code, err = run_fd(capfd, "lift", bare, "-o", tmp_path / "c.bvh", "--checkpoint", tiny_checkpoint, "--quiet")
     assert code == 0 and err == "", err
 
 
@@ -166,17 +151,17 @@ def test_a_truncated_video_gives_one_warning_saying_how_much_was_read(tiny_check
 
     monkeypatch.setattr(detect, "detect_mediapipe", fake)
     assert FrameSource(whole).read_report(40) is None
-    code, err = _cli(capfd, "lift", cut, "-o", tmp_path / "out.bvh", "--checkpoint", tiny_checkpoint, "--quiet")
+    code, err = run_fd(capfd, "lift", cut, "-o", tmp_path / "out.bvh", "--checkpoint", tiny_checkpoint, "--quiet")
     warnings = [line for line in err.splitlines() if line.startswith("warning:")]
     assert code == 0 and len(warnings) == 1, err
     read = int(warnings[0].split("read ")[1].split(" frames")[0])
     assert 5 < read < 35 and "of the 40 its header promises" in warnings[0] and "truncated" in warnings[0]
-    code, err = _cli(capfd, "lift", cut, "-o", tmp_path / "again.bvh", "--checkpoint", tiny_checkpoint, "--quiet")
+    code, err = run_fd(capfd, "lift", cut, "-o", tmp_path / "again.bvh", "--checkpoint", tiny_checkpoint, "--quiet")
     assert code == 0 and err.count("warning:") == 1  # detections come from the cache: still said
 
 
 def test_person_must_count_from_one(tiny_checkpoint, tmp_path, capfd):
     path = tmp_path / "k.npz"
     np.savez(path, keypoints=coco_keypoints(synthetic_walk(10)), fps=20.0)
-    code, err = _cli(capfd, "lift", path, "-o", tmp_path / "o.bvh", "--checkpoint", tiny_checkpoint, "--person", "0")
+    code, err = run_fd(capfd, "lift", path, "-o", tmp_path / "o.bvh", "--checkpoint", tiny_checkpoint, "--person", "0")
     assert code == 2 and "--person" in err
