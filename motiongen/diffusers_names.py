@@ -18,6 +18,7 @@ PIPELINES = {
     "TextToMotionPipeline": "motiongen.pipelines.text2motion",
     "ReactivePartnerPipeline": "motiongen.pipelines.react",
     "LiftPipeline": "motiongen.pipelines.lift",
+    "MusicToDancePipeline": "motiongen.pipelines.dance",
 }
 
 
