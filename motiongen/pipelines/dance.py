@@ -30,6 +30,7 @@ from motiongen.errors import UserError
 from motiongen.models.denoiser import FEATURE_VERSION, MotionDenoiser
 from motiongen.motion.features import FEATURE_DIM, features_to_motion
 from motiongen.motion.motion import Motion
+from motiongen.paths import checkpoint_path, missing_checkpoint, where_checkpoints_are
 from motiongen.pipelines.base import check_feature_layout, check_pipeline_folder, load_checked
 from motiongen.sampling.diffusion import make_sampler, sample
 from motiongen.sampling.guidance import classifier_free_guidance
@@ -57,7 +58,7 @@ class MusicToDancePipeline(DiffusionPipeline):
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> MusicToDancePipeline:
         """Load a pipeline folder; anything missing or incompatible is a UserError."""
-        path = Path(pretrained_model_name_or_path)
+        path = checkpoint_path(pretrained_model_name_or_path)
         check_checkpoint(path)
         pipe = load_checked(super().from_pretrained, path, "dance checkpoint", PARTS, **kwargs)
         pipe.set_progress_bar_config(leave=False)
@@ -177,7 +178,10 @@ class MusicToDancePipeline(DiffusionPipeline):
 
 def check_checkpoint(path: Path) -> None:
     """A clear error for a missing, partial or incompatible dance checkpoint folder."""
+    path = checkpoint_path(path)
     if not path.exists():
+        if where_checkpoints_are():
+            raise UserError(missing_checkpoint(path, "dance checkpoint"))
         raise UserError(
             f"no dance model in {path}; train one with `motiongen train --config configs/dance.yaml "
             "--output runs/dance` and pass --checkpoint runs/dance/pipeline"
