@@ -1,4 +1,5 @@
-"""`motiongen distill`: a few-step rectified-flow student from a text-to-motion diffusion teacher."""
+"""`motiongen distill`: a few-step rectified-flow student from a diffusion teacher (the text model
+or the partner model; the teacher folder says which)."""
 
 from __future__ import annotations
 
@@ -26,22 +27,29 @@ def distill(
 ) -> None:
     """Distil the teacher into a 1-4 step student: teacher (noise, sample) pairs, then reflow training.
 
-    The student folder (<output>/pipeline) runs with `motiongen generate --checkpoint <it> --sampler flow --steps 4`.
+    The student folder (<output>/pipeline) runs with `motiongen generate --checkpoint <it> --sampler flow --steps 1`
+    (a partner teacher's with `motiongen react ... --sampler flow`).
     """
     from motiongen import validate
     from motiongen.cli.options import check_run_folder
     from motiongen.pipelines.text2motion import check_checkpoint, default_checkpoint
-    from motiongen.training.distill import DistillConfig
-    from motiongen.training.distill import distill as run_distill
 
     if max_steps is not None:
         validate.integer(max_steps, "--max-steps", 1, validate.MAX_TRAIN_STEPS)
-    recipe = DistillConfig.load(config) if config else DistillConfig()
+    teacher = teacher or default_checkpoint()
+    if _is_partner(teacher):
+        from motiongen.pipelines.react import check_checkpoint
+        from motiongen.training.distill_partner import PartnerDistillConfig as Config
+        from motiongen.training.distill_partner import distill_partner as run_distill
+    else:
+        from motiongen.training.distill import DistillConfig as Config
+        from motiongen.training.distill import distill as run_distill
+    recipe = Config.load(config) if config else Config()
     validate.config_values(recipe, "distillation option")
-    check_checkpoint(teacher or default_checkpoint())
+    check_checkpoint(teacher)
     check_run_folder(output, resume, force)
     folder = run_distill(
-        teacher or default_checkpoint(),
+        teacher,
         recipe,
         output,
         max_steps=max_steps,
@@ -49,6 +57,19 @@ def distill(
         resume=resume,
     )
     typer.echo(f"student written to {folder}")
+
+
+def _is_partner(teacher: Path) -> bool:
+    """Whether the teacher folder holds the partner model (its model_index.json says so)."""
+    import json
+
+    from motiongen.paths import checkpoint_path
+
+    index = checkpoint_path(teacher) / "model_index.json"
+    try:
+        return json.loads(index.read_text(encoding="utf-8")).get("_class_name") == "ReactivePartnerPipeline"
+    except (OSError, ValueError, AttributeError):
+        return False  # the text model's checks say what is wrong with the folder
 
 
 def register(app: typer.Typer) -> None:

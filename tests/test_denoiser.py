@@ -70,6 +70,35 @@ def test_context_mask_and_known_input_are_used():
     )
 
 
+def test_context_keys_are_reused_only_while_context_and_weights_are_unchanged():
+    import copy
+
+    model = tiny_denoiser()
+    x, ctx, cmask = inputs()
+    t = torch.tensor(300)
+    with torch.no_grad():
+        first = model(x, t, ctx, cmask)
+        torch.testing.assert_close(model(x, t, ctx, cmask), first, rtol=0, atol=0)  # from the cache
+        ctx.mul_(2.0)  # edited in place: projected anew
+        edited = model(x, t, ctx, cmask)
+        model.blocks[0].cross_attn.kv.weight.add_(0.5)  # new weights: projected anew
+        retrained = model(x, t, ctx, cmask)
+    uncached = copy.deepcopy(model)  # a copy carries no cache
+    assert all(b.cross_attn._context_kv is None for b in uncached.blocks)
+    for b in uncached.blocks:
+        b.cross_attn.reuse_context = False
+    with torch.no_grad():
+        torch.testing.assert_close(uncached(x, t, ctx, cmask), retrained)
+        model.blocks[0].cross_attn.kv.weight.sub_(0.5)
+        uncached.blocks[0].cross_attn.kv.weight.sub_(0.5)
+        torch.testing.assert_close(uncached(x, t, ctx, cmask), edited)
+    assert not torch.allclose(edited, first) and not torch.allclose(retrained, edited)
+    # with gradients on (training) nothing is cached
+    model.blocks[0].cross_attn._context_kv = None
+    model(x, t, ctx, cmask).sum().backward()
+    assert model.blocks[0].cross_attn._context_kv is None and model.blocks[0].cross_attn.kv.weight.grad is not None
+
+
 def test_global_context_adds_the_mean_context_token_to_every_frame():
     model = tiny_denoiser(global_context=True)
     x, ctx, cmask = inputs()

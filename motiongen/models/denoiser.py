@@ -17,6 +17,7 @@ with the weights.
 from __future__ import annotations
 
 import math
+import weakref
 
 import torch
 import torch.nn.functional as F
@@ -33,19 +34,41 @@ FEATURE_VERSION = 1  # bump when motiongen.motion.features changes its layout
 
 class Attention(nn.Module):
     """Multi-head attention; `key_mask` [B, S] is True for keys that may be attended to, or
-    [B, T, S] to say it per query (a partner's motion seen only up to a look-ahead)."""
+    [B, T, S] to say it per query (a partner's motion seen only up to a look-ahead).
 
-    def __init__(self, width: int, heads: int, context_width: int | None = None):
+    With `reuse_context` (cross-attention), the keys and values of the last context are kept
+    while gradients are off: a sampler passes the same context tensor at every step, and
+    projecting it again is a fifth of a partner model's work per step. The cache is keyed on that
+    tensor object and its and the weights' version counters, so an edited context or retrained
+    weights are projected anew."""
+
+    def __init__(self, width: int, heads: int, context_width: int | None = None, reuse_context: bool = False):
         super().__init__()
         self.heads = heads
         self.q = nn.Linear(width, width)
         self.kv = nn.Linear(context_width or width, 2 * width)
         self.out = nn.Linear(width, width)
+        self.reuse_context = reuse_context
+        self._context_kv: tuple | None = None
+
+    def __getstate__(self):  # copies and pickles never carry the cache (it holds a weak reference)
+        return {**self.__dict__, "_context_kv": None}
+
+    def _keys_values(self, context: torch.Tensor) -> torch.Tensor:
+        if not self.reuse_context or torch.is_grad_enabled() or context.is_inference():
+            return self.kv(context)  # (inference tensors keep no version counter)
+        versions = (context._version, self.kv.weight._version, self.kv.bias._version)
+        cached = self._context_kv
+        if cached is not None and cached[0]() is context and cached[1] == versions:
+            return cached[2]
+        kv = self.kv(context)
+        self._context_kv = (weakref.ref(context), versions, kv)
+        return kv
 
     def forward(self, x: torch.Tensor, context: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
         b, t, d = x.shape
         q = self.q(x).view(b, t, self.heads, -1).transpose(1, 2)
-        k, v = self.kv(context).view(b, context.shape[1], 2, self.heads, -1).permute(2, 0, 3, 1, 4)
+        k, v = self._keys_values(context).view(b, context.shape[1], 2, self.heads, -1).permute(2, 0, 3, 1, 4)
         mask = key_mask[:, None, None, :] if key_mask.dim() == 2 else key_mask[:, None]
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.out(y.transpose(1, 2).reshape(b, t, d))
@@ -57,7 +80,7 @@ class Block(nn.Module):
         self.ln_self = nn.LayerNorm(width)
         self.self_attn = Attention(width, heads)
         self.ln_cross = nn.LayerNorm(width)
-        self.cross_attn = Attention(width, heads)
+        self.cross_attn = Attention(width, heads, reuse_context=True)
         self.ln_mlp = nn.LayerNorm(width)
         hidden = int(width * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width))

@@ -342,6 +342,73 @@ def write_student(folder: Path, models, info: dict, teacher_path: Path) -> Path:
     return folder
 
 
+def start_distill_run(config: DistillConfig, output: Path, max_steps: int | None, resume: bool) -> int:
+    """Check the run's settings, set the thread count, write <output>/config.json; the step count."""
+    steps = int(max_steps if max_steps is not None else config.max_steps)
+    if steps < 1:
+        raise UserError(f"--max-steps must be at least 1, got {steps}")
+    if config.pairs <= config.holdout:
+        raise UserError(f"pairs ({config.pairs}) must be more than holdout ({config.holdout})")
+    if resume and not (output / "checkpoint" / "state.json").exists():
+        raise UserError(f"nothing to resume: no checkpoint in {output / 'checkpoint'}")
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
+    return steps
+
+
+def reflow_training(models, config, steps: int, output: Path, resume: bool, progress: bool, draw, losses_of):
+    """The student's training loop (every distiller's): AdamW with a cosine schedule, EMA,
+    a JSON-lines log and resumable checkpoints in <output>/checkpoint. `draw(generator)` gives a
+    batch, `losses_of(batch, generator)` its losses (with "loss"); each step has its own seeded
+    generator, so a resumed run draws what the whole run would have. Returns (seconds, first step
+    of this session); the EMA weights are copied into `models`."""
+    from accelerate import Accelerator
+    from diffusers.optimization import get_cosine_schedule_with_warmup
+    from diffusers.training_utils import EMAModel
+
+    from motiongen.training.trainer import load_checkpoint, save_checkpoint
+
+    checkpoint_dir = output / "checkpoint"
+    params = [p for p in models.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    lr_schedule = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, steps)
+    ema = EMAModel(params, decay=config.ema_decay)
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    models, optimizer = accelerator.prepare(models, optimizer)
+    models = accelerator.unwrap_model(models)
+
+    first_step = 1
+    if resume:
+        first_step = load_checkpoint(checkpoint_dir, models, ema, optimizer, lr_schedule) + 1
+    log = (output / "log.jsonl").open("a" if resume else "w", encoding="utf-8")
+    start = time.perf_counter()
+    models.train()
+    bar = tqdm(range(first_step, steps + 1), desc="distilling", disable=not progress)
+    for step in bar:
+        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+        losses = losses_of(draw(generator), generator)
+        optimizer.zero_grad(set_to_none=True)
+        accelerator.backward(losses["loss"])
+        if config.grad_clip > 0:
+            accelerator.clip_grad_norm_(models.parameters(), config.grad_clip)
+        optimizer.step()
+        lr_schedule.step()
+        ema.step(params)
+        if step % config.log_every == 0 or step == steps:
+            row = {k: round(float(v.detach()), 5) for k, v in losses.items()}
+            row.update(step=step, seconds=round(time.perf_counter() - start, 1))
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+            bar.set_postfix(loss=f"{row['loss']:.4f}")
+        if step % config.save_every == 0 or step == steps:
+            save_checkpoint(checkpoint_dir, models, ema, optimizer, lr_schedule, step)
+    log.close()
+    ema.copy_to(params)
+    return time.perf_counter() - start, first_step
+
+
 def distill(
     teacher_path: str | Path,
     config: DistillConfig,
@@ -353,27 +420,11 @@ def distill(
 ) -> Path:
     """Make pairs (or reuse them), train the student, write <output>/pipeline. Returns its path.
     With `resume`, training goes on from <output>/checkpoint (saved every `save_every` steps)."""
-    from accelerate import Accelerator
-    from diffusers.optimization import get_cosine_schedule_with_warmup
-    from diffusers.training_utils import EMAModel
-
     from motiongen.pipelines.text2motion import TextToMotionPipeline
-    from motiongen.training.trainer import save_checkpoint
 
     teacher_path, output = Path(teacher_path), Path(output)
-    steps = int(max_steps if max_steps is not None else config.max_steps)
-    if steps < 1:
-        raise UserError(f"--max-steps must be at least 1, got {steps}")
-    if config.pairs <= config.holdout:
-        raise UserError(f"pairs ({config.pairs}) must be more than holdout ({config.holdout})")
-    if config.threads > 0:
-        torch.set_num_threads(config.threads)
-    checkpoint_dir = output / "checkpoint"
-    if resume and not (checkpoint_dir / "state.json").exists():
-        raise UserError(f"nothing to resume: no checkpoint in {checkpoint_dir}")
+    steps = start_distill_run(config, output, max_steps, resume)
     teacher = TextToMotionPipeline.from_pretrained(teacher_path)
-    output.mkdir(parents=True, exist_ok=True)
-    (output / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
 
     start = time.perf_counter()
     pairs = make_pairs(teacher, teacher_path, config, output / "pairs", clips, progress)
@@ -387,47 +438,16 @@ def distill(
     before = fidelity(models, heldout, config.eval_steps) if config.holdout else {}
     loss_weights = config.loss_weights or teacher_train_config(teacher_path).loss_weights
     timesteps = int(flow_scheduler().config.num_train_timesteps)
-    params = [p for p in models.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    lr_schedule = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, steps)
-    ema = EMAModel(params, decay=config.ema_decay)
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
-    models, optimizer = accelerator.prepare(models, optimizer)
-    models = accelerator.unwrap_model(models)
-
-    first_step = 1
-    if resume:
-        from motiongen.training.trainer import load_checkpoint
-
-        first_step = load_checkpoint(checkpoint_dir, models, ema, optimizer, lr_schedule) + 1
-    log = (output / "log.jsonl").open("a" if resume else "w", encoding="utf-8")
-    train_start = time.perf_counter()
-    models.train()
     size = min(config.batch_size, len(train_pairs))
-    bar = tqdm(range(first_step, steps + 1), desc="distilling", disable=not progress)
-    for step in bar:
-        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+
+    def draw(generator):  # a run of pairs of similar length: little padding
         first = int(torch.randint(0, len(by_length) - size + 1, (1,), generator=generator))
-        batch = train_pairs.batch(by_length[first : first + size])
-        losses = distill_step(models, batch, config, loss_weights, generator, timesteps)
-        optimizer.zero_grad(set_to_none=True)
-        accelerator.backward(losses["loss"])
-        if config.grad_clip > 0:
-            accelerator.clip_grad_norm_(models.parameters(), config.grad_clip)
-        optimizer.step()
-        lr_schedule.step()
-        ema.step(params)
-        if step % config.log_every == 0 or step == steps:
-            row = {k: round(float(v.detach()), 5) for k, v in losses.items()}
-            row.update(step=step, seconds=round(time.perf_counter() - train_start, 1))
-            log.write(json.dumps(row) + "\n")
-            log.flush()
-            bar.set_postfix(loss=f"{row['loss']:.4f}")
-        if step % config.save_every == 0 or step == steps:
-            save_checkpoint(checkpoint_dir, models, ema, optimizer, lr_schedule, step)
-    log.close()
-    ema.copy_to(params)
-    train_seconds = time.perf_counter() - train_start
+        return train_pairs.batch(by_length[first : first + size])
+
+    train_seconds, first_step = reflow_training(
+        models, config, steps, output, resume, progress, draw,
+        lambda batch, generator: distill_step(models, batch, config, loss_weights, generator, timesteps),
+    )  # fmt: skip
     after = fidelity(models, heldout, config.eval_steps) if config.holdout else {}
     info = {
         "teacher": str(teacher_path),
