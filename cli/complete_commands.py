@@ -1,5 +1,5 @@
 """`motiongen complete`: text-to-motion under motion controls in world space (continue a clip,
-in-between, keyframes, keep body parts, long timelines). The work is in motiongen/pipelines/complete.py."""
+in-between, keyframes, keep body parts, follow a path, long timelines). The work is in motiongen/pipelines/complete.py."""
 
 from __future__ import annotations
 
@@ -27,6 +27,12 @@ def complete(
         None, "--keep", help="Body parts of --from to keep exactly: upper, lower, arms, legs, root (a,b for several)."
     ),
     source: Path = typer.Option(None, "--from", help="The clip whose --keep parts stay; the rest follows the text."),
+    path: Path = typer.Option(
+        None, "--path", help="Root path to follow: CSV or JSON of t,x,z[,heading degrees] (seconds, metres; Y up)."
+    ),
+    waypoints: str = typer.Option(
+        None, "--waypoints", help='Places to pass, "x,z;x,z;..." in metres, at an even speed over --seconds.'
+    ),
     timeline: Path = typer.Option(
         None, "--timeline", help="File with 'SECONDS PROMPT' per line, or the text 'walk forward 4s; jump 2s'."
     ),
@@ -35,7 +41,8 @@ def complete(
         "--seconds",
         "-s",
         help="Length of the new motion: after --prefix (default 4), between --inbetween A B (needed); the whole "
-        "clip with --keyframes (default: the last time + 1 s, or the keyframe clip's length). Up to 600 s.",
+        "clip with --keyframes (default: the last time + 1 s, or the keyframe clip's length) or --waypoints "
+        "(needed). Up to 600 s.",
     ),
     steps: int = typer.Option(50, "--steps", help="Sampling steps per window."),
     guidance: float = typer.Option(2.0, "--guidance", "-g", help="Classifier-free guidance scale (1 = none)."),
@@ -52,7 +59,7 @@ def complete(
     force: bool = FORCE,
     quiet: bool = QUIET,
 ) -> None:
-    """Generate motion from text under controls: continue a clip, in-between, keyframes, body parts, timelines."""
+    """Generate motion from text under controls: continue a clip, in-between, keyframes, body parts, a path, timelines."""
     from motiongen import validate
     from motiongen.cli.generate_commands import PICTURE_SUFFIXES
     from motiongen.errors import UserError
@@ -77,14 +84,16 @@ def complete(
         )
     check_output(output, force)
     extra = [output.with_suffix(".bvh")] if output.suffix.lower() in PICTURE_SUFFIXES else []
-    for path in extra:
-        check_output(path, force)
+    for extra_path in extra:
+        check_output(extra_path, force)
     bvh = bvh_options(rig, units, fps, [output, *extra])
 
     from motiongen.pipelines.complete import complete as run_complete
     from motiongen.pipelines.complete import read_controls
 
-    controls = read_controls(prefix, inbetween, keyframes, at, keep, source, story is not None, seconds)
+    controls = read_controls(
+        prefix, inbetween, keyframes, at, keep, source, story is not None, seconds, path, waypoints
+    )
     from motiongen.io import save_motion
     from motiongen.pipelines.text2motion import TextToMotionPipeline, default_checkpoint
     from motiongen.pipelines.timeline import Sampling
@@ -108,9 +117,11 @@ def complete(
             f"  given poses met exactly; the model alone was up to {100 * done['model_miss_joints_m']:.1f} cm "
             f"(joints) and {100 * done['model_miss_root_m']:.1f} cm (root) from them, blended in around them"
         )
-    for path in extra:
-        save_motion(motion, path, force=force, **bvh)
-        typer.echo(f"wrote {path}")
+    if "path_error_max_m" in done and not quiet:
+        typer.echo(f"  root on the path to within {100 * done['path_error_max_m']:.1f} cm")
+    for extra_path in extra:
+        save_motion(motion, extra_path, force=force, **bvh)
+        typer.echo(f"wrote {extra_path}")
 
 
 def register(app: typer.Typer) -> None:

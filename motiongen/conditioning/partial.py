@@ -79,16 +79,26 @@ def parse_parts(parts) -> tuple[int, ...]:
 
 @dataclass
 class KnownMotion:
-    """What the generator must keep: raw (unnormalised) features [T, 206] and a mask [T, G]."""
+    """What the generator must keep: raw (unnormalised) features [T, 206] and a mask [T, G].
+
+    `imputed` [T, 206] (optional) marks single feature numbers that are imposed while sampling
+    but not given to the model as known input: the root's velocity and turning along a path to
+    follow, which no training mask covers on their own (the model is told nothing and fills in
+    a body that moves that way, as MDM edits trajectories)."""
 
     features: torch.Tensor
     mask: torch.Tensor
+    imputed: torch.Tensor | None = None
 
     def __post_init__(self):
         self.features = torch.as_tensor(self.features, dtype=torch.float32)
         self.mask = torch.as_tensor(self.mask, dtype=torch.bool)
         if self.features.shape[-1] != FEATURE_DIM or self.mask.shape != (len(self.features), NUM_GROUPS):
             raise ValueError("KnownMotion needs features [T, 206] and mask [T, 6]")
+        if self.imputed is not None:
+            self.imputed = torch.as_tensor(self.imputed, dtype=torch.bool)
+            if self.imputed.shape != self.features.shape:
+                raise ValueError("KnownMotion's imputed mask must be [T, 206] like its features")
 
     @property
     def frames(self) -> int:

@@ -1,6 +1,6 @@
 """Motion controls in world space, for text-to-motion: continue a clip, in-between two clips or
-poses, reach keyframes at given times, regenerate some body parts while keeping the others, and
-long clips from a timeline of prompts.
+poses, reach keyframes at given times, regenerate some body parts while keeping the others,
+follow a path (pipelines/path.py), and long clips from a timeline of prompts.
 
 Every control becomes known frames or body parts for the backbone's partial-motion input
 (`KnownMotion`), generated window by window (`timeline.generate_features`). Features do not know
@@ -41,7 +41,8 @@ KEEP_PARTS = {
 class Controls:
     """What the motion must do besides the text. `prefix`: start with this clip (alone: continue
     it; with `end`: in-between them); `keyframes` with `key_times` (seconds): one pose per time;
-    `keep` body parts of `source` exactly. Clips are in world space, at any frame rate."""
+    `keep` body parts of `source` exactly; `path`: a root-only clip whose root path to follow
+    (pipelines/path.py). Clips are in world space, at any frame rate."""
 
     prefix: Motion | None = None
     end: Motion | None = None
@@ -49,9 +50,12 @@ class Controls:
     key_times: tuple[float, ...] = ()
     keep: tuple[str, ...] = ()
     source: Motion | None = None
+    path: Motion | None = None
     names: dict = field(default_factory=dict)  # file names, for error messages
 
     def kind(self) -> str:
+        if self.path is not None:
+            return "path"
         if self.keep:
             return "keep"
         if self.keyframes is not None:
@@ -136,11 +140,18 @@ def complete(
         motion, miss = meet_keys(motion, plan.target, plan.is_key)
         record["model_miss_root_m"], record["model_miss_joints_m"] = miss["root_m"], miss["joints_m"]
         record["unbent_root_m"] = miss["unbent_root_m"]
+    elif controls.path is not None:
+        from motiongen.pipelines.path import place_on_path
+
+        motion = place_on_path(motion, plan.target)
     elif controls.source is not None and "root" not in controls.keep:  # stand where the source stands
         source = plan.target
         motion = align(motion, 0, source.root[0, [0, 2]], float(source.heading()[0]))
     if cleanup:
         motion = physical_cleanup(motion, plan.is_key if plan.is_key.any() else None)
+    if controls.path is not None:
+        off = np.linalg.norm(motion.root[:, [0, 2]] - plan.target.root[:, [0, 2]], axis=-1)
+        record["path_error_mean_m"], record["path_error_max_m"] = float(off.mean()), float(off.max())
     if controls.keep:
         motion = _keep_parts(motion, plan.target, controls.keep)
     motion.meta["controls"] = record
@@ -168,6 +179,14 @@ def _texts(pipe, prompt, plan: _Plan, fps: float) -> list[tuple[int, int, str]]:
 def _plan(controls: Controls, seconds: float | None, fps: float, window: int) -> _Plan:
     context = min(int(CONTEXT_SECONDS * fps), window // 2)
     kind = controls.kind()
+    if kind == "path":
+        from motiongen.pipelines.path import path_known
+
+        path = controls.path.resampled(fps)
+        long_frames(path.duration, fps)  # at most 10 minutes
+        if len(path) < 2:
+            raise UserError("the path lasts less than one frame; give points further apart in time")
+        return _Plan(len(path), 0, path, np.zeros(len(path), bool), path_known(path))
     if kind == "keep":
         source = controls.source.resampled(fps)
         if source.duration > MAX_LONG_SECONDS:
@@ -265,15 +284,28 @@ def read_controls(
     source=None,
     timeline: bool = False,
     seconds: float | None = None,
+    path=None,
+    waypoints: str | None = None,
 ) -> Controls:
     """Controls from the command line's files and options (paths to any motion file), with a
     one-line error for a missing option, a combination that means nothing, or a bad file."""
     from motiongen.io import load_motion
 
     given = [name for name, value in (("--prefix", prefix), ("--inbetween", inbetween), ("--keyframes", keyframes),
-                                      ("--keep", keep)) if value]  # fmt: skip
+                                      ("--keep", keep), ("--path", path), ("--waypoints", waypoints)) if value]  # fmt: skip
     if len(given) > 1:
-        raise UserError(f"give one of --prefix, --inbetween, --keyframes and --keep, not {' and '.join(given)}")
+        raise UserError(
+            f"give one of --prefix, --inbetween, --keyframes, --keep, --path and --waypoints, not {' and '.join(given)}"
+        )
+    if path is not None or waypoints is not None:
+        from motiongen.pipelines.path import parse_waypoints, path_motion, read_path
+
+        if timeline:
+            raise UserError("a path gives the clip's length and a timeline its own; use a single PROMPT with a path")
+        if path is not None and seconds is not None:
+            raise UserError("--path gives the clip's length (its last time); leave out --seconds")
+        rows = read_path(path) if path is not None else parse_waypoints(waypoints, seconds)
+        return Controls(path=path_motion(rows, 20.0), names={"path": Path(path).name if path else "--waypoints"})
     if (keyframes is None) != (at is None):
         raise UserError("--keyframes FILE and --at t1,t2,... go together: one time in seconds per pose")
     if (keep is None) != (source is None):

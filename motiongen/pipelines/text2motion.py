@@ -222,8 +222,9 @@ class TextToMotionPipeline(DiffusionPipeline):
             out[rows, begin:stop] = self._generate(contexts, k, km, generators, scheduler, steps, guidance, progress)
             done = stop
 
-    def _generate(self, contexts, known, known_mask, generators, scheduler, steps, guidance, progress):
-        """One window: raw features [B, T, F] with raw `known` features where `known_mask` says.
+    def _generate(self, contexts, known, known_mask, generators, scheduler, steps, guidance, progress, imputed=None):
+        """One window: raw features [B, T, F] with raw `known` features where `known_mask` says
+        (and where `imputed` [B, T, F] says, without telling the model: KnownMotion.imputed).
         `contexts`: (cond, uncond, mirrored) text contexts (mirrored: None or for side guidance)."""
         cond, uncond, mirrored = contexts
         device = self.denoiser.device
@@ -233,12 +234,14 @@ class TextToMotionPipeline(DiffusionPipeline):
         known_norm = self.denoiser.normalize(known.to(device))
         known_mask = known_mask.to(device)
         feature_mask = expand_mask(known_mask)
+        if imputed is not None:
+            feature_mask = feature_mask | imputed.to(device)
 
         def model(x, t, tokens, mask):
             reps = x.shape[0] // batch
             return self.denoiser(x, t, tokens, mask, known_norm.repeat(reps, 1, 1), known_mask.repeat(reps, 1, 1))
 
-        any_known = bool(known_mask.any())
+        any_known = bool(feature_mask.any())
         if is_flow_scheduler(scheduler):  # rectified-flow student: one model call per step, no CFG
             x0 = sample_flow(
                 lambda x, t: model(x, t, *cond), noise, steps, scheduler,

@@ -154,8 +154,9 @@ def generate_features(
         k, km = known.features[begin:stop].clone(), known.mask[begin:stop].clone()
         k[:fixed] = out[begin : begin + fixed]
         km[:fixed] = True
+        imputed = None if known.imputed is None else known.imputed[begin:stop][None]
         made = pipe._generate(
-            contexts[current], k[None], km[None], [generator], scheduler, sampling.steps, guidance, False
+            contexts[current], k[None], km[None], [generator], scheduler, sampling.steps, guidance, False, imputed
         )[0]
         fade = torch.linspace(0, 1, done - begin - fixed + 2)[1:-1, None]  # old -> new over the overlap
         made[fixed : done - begin] = (1 - fade) * out[begin + fixed : done] + fade * made[fixed : done - begin]
