@@ -20,6 +20,9 @@ and clean-up included):
   median jerk.
 - kept parts: --keep upper and --keep lower with another clip's caption: the largest difference
   of a kept joint's rotation (quaternion component) and of the root (m).
+- path: the clip's own root path (its first 6 s, with its headings) as --path: how far the
+  output's root is from it (cm), and the output's foot skating and jitter beside the real clip's
+  (motiongen/metrics/physics.py).
 - long motion: a timeline of --long-minutes each (in a fresh process each): peak resident memory,
   its growth over the memory after the first window, wall time, and the jerk at window seams over
   the median jerk.
@@ -199,6 +202,37 @@ def bench_keep(pipe, clips, sampling):
     return rows
 
 
+def bench_path(pipe, clips, sampling, fps):
+    from motiongen.metrics.physics import motion_physics
+    from motiongen.pipelines.complete import Controls, complete
+    from motiongen.pipelines.path import path_motion
+
+    rows = []
+    for k, clip in enumerate(clips):
+        real = placed(clip.motion, k).resampled(fps)
+        real = real.slice(0, min(len(real), round(6 * fps) + 1))
+        table = np.column_stack([np.arange(len(real)) / fps, real.root[:, 0], real.root[:, 2],
+                                 np.degrees(np.unwrap(real.heading()))])  # fmt: skip
+        path = path_motion(table, fps)
+        out = complete(pipe, clip.captions[0], Controls(path=path), None, sampling)
+        off = np.linalg.norm(out.root[:, [0, 2]] - path.root[:, [0, 2]], axis=-1)
+        made, truth = motion_physics(out), motion_physics(real)
+        rows.append(
+            {
+                "clip": clip.name,
+                "caption": clip.captions[0],
+                "path_cm_mean": 100 * float(off.mean()),
+                "path_cm_max": 100 * float(off.max()),
+                "skating": made["skating_ratio"],
+                "real_skating": truth["skating_ratio"],
+                "jitter": made["jitter"],
+                "real_jitter": truth["jitter"],
+                "speed_m_s": float(np.linalg.norm(np.diff(real.root[:, [0, 2]], axis=0), axis=-1).mean() * fps),
+            }
+        )
+    return rows
+
+
 def status_mb(key: str = "VmRSS") -> float:
     """A memory line of /proc/self/status (VmRSS: resident now; VmHWM: peak since start or reset), MB."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -272,7 +306,7 @@ def write_strips(pipe, sampling, folder: Path) -> list[Path]:
     """One film strip per control, from the built-in corpus (shippable) clips."""
     from motiongen.data.corpus import load_corpus
     from motiongen.motion.placement import align
-    from motiongen.pipelines.complete import Controls, complete, parse_parts
+    from motiongen.pipelines.complete import Controls, complete, parse_parts, read_controls
     from motiongen.pipelines.timeline import parse_timeline
     from motiongen.render.strip import write
 
@@ -295,6 +329,7 @@ def write_strips(pipe, sampling, folder: Path) -> list[Path]:
             Controls(),
             None,
         ),
+        "path": ("a person walks", read_controls(waypoints="0,0; 3,0; 3,3", seconds=6.0), 6.0),
     }
     written = []
     for name, (prompt, controls, seconds) in cases.items():
@@ -315,7 +350,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--strips", type=Path)
-    parser.add_argument("--only", default="continuation,keys,keep,long")
+    parser.add_argument("--only", default="continuation,keys,keep,path,long")
     parser.add_argument("--long-child", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.long_child:
@@ -333,6 +368,7 @@ def main() -> None:
         ("continuation", lambda: bench_continuation(pipe, clips, sampling, fps)),
         ("keys", lambda: bench_keys(pipe, clips, sampling, fps)),
         ("keep", lambda: bench_keep(pipe, clips, sampling)),
+        ("path", lambda: bench_path(pipe, clips, sampling, fps)),
         ("long", lambda: bench_long(args)),
     ):
         if name in only:
@@ -391,6 +427,22 @@ def report(results: dict) -> str:
                 f"| {part} | {max(r['kept_rotation_err'] for r in rows):.1e} | "
                 f"{'' if root is None else f'{root:.1e}'} | {min(r['rest_changed'] for r in rows):.2f} (smallest) |"
             )
+        lines.append("")
+    if "path" in results:
+        rows = results["path"]
+        lines += [
+            "| path (mean / max over clips) | output | real clip |",
+            "| --- | --- | --- |",
+            f"| root off the path (cm), mean over frames | {_mean_max(rows, 'path_cm_mean')} | |",
+            f"| root off the path (cm), worst frame | {_mean_max(rows, 'path_cm_max')} | |",
+            f"| foot skating ratio | {_mean_max(rows, 'skating')} | {_mean_max(rows, 'real_skating')} |",
+            f"| jitter (m/s^3) | {_mean_max(rows, 'jitter')} | {_mean_max(rows, 'real_jitter')} |",
+            "",
+            "| clip | caption | speed (m/s) | skating out / real | jitter out / real |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        lines += [f"| {r['clip']} | {r['caption']} | {r['speed_m_s']:.2f} | {r['skating']:.2f} / {r['real_skating']:.2f} | "
+                  f"{r['jitter']:.0f} / {r['real_jitter']:.0f} |" for r in rows]  # fmt: skip
         lines.append("")
     if "long" in results:
         lines += ["| timeline | frames | windows | peak RSS of the process (MB) | RSS after warm-up (MB) | peak RSS while "

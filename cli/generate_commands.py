@@ -56,6 +56,17 @@ def _output_paths(output: Path, count: int) -> list[Path]:
     return [output.with_name(f"{output.stem}_{i + 1:0{width}d}{output.suffix}") for i in range(count)]
 
 
+def _long_motion(pipe, text, seconds, steps, sampler, guidance, projected, side, seed, cleanup, progress):
+    """A clip of over a minute, made as `motiongen complete` makes timelines (progress per window)."""
+    from motiongen.pipelines.complete import Controls, complete
+    from motiongen.pipelines.timeline import Sampling
+    from motiongen.sampling.guidance import PROJECTED_BY_DEFAULT
+
+    projected = PROJECTED_BY_DEFAULT if projected is None else projected
+    sampling = Sampling(steps, sampler, guidance, projected, side, seed)
+    return complete(pipe, text, Controls(), seconds, sampling, cleanup, progress)
+
+
 def generate(
     prompt: str = typer.Argument(None, help='What the person does, e.g. "a person walks forward, then jumps".'),
     output: Path = typer.Option(
@@ -65,7 +76,9 @@ def generate(
         help="Output file (.bvh .npz .npy, .glb animated 3D mannequin, .html web viewer, .mp4 .gif video, .png film strip); "
         "a picture also gets a .bvh next to it.",
     ),
-    seconds: float = typer.Option(4.0, "--seconds", "-s", help="Length of the clip (up to 60 s)."),
+    seconds: float = typer.Option(
+        4.0, "--seconds", "-s", help="Length of the clip (up to 600 s; over 60 s it is made window by window)."
+    ),
     steps: int = typer.Option(50, "--steps", help="Sampling steps."),
     guidance: float = typer.Option(2.0, "--guidance", "-g", help="Classifier-free guidance scale (1 = none)."),
     projected: bool = typer.Option(
@@ -122,9 +135,10 @@ def generate(
     validate.seed(seed, count=len(prompts) * num_samples)
     if sampler not in ("ddim", "dpm", "flow"):
         raise UserError(f"--sampler must be ddim, dpm or flow, got '{sampler}'")
-    from motiongen.pipelines.base import frames_for
+    from motiongen.pipelines.base import MAX_SECONDS
+    from motiongen.pipelines.timeline import long_frames
 
-    frames_for(seconds, 20.0)  # reject absurd lengths before loading anything
+    long_frames(seconds, 20.0)  # reject absurd lengths before loading anything
     from motiongen.io import WRITERS
 
     if output.suffix.lower() not in WRITERS:
@@ -156,19 +170,23 @@ def generate(
                 "`motiongen info` lists them all"
             )
     for (text, job_seed), path in zip(jobs, paths, strict=True):
-        motion = pipe(
-            [text],
-            seconds=seconds,
-            num_inference_steps=steps,
-            guidance_scale=guidance,
-            **({} if projected is None else {"projected_guidance": projected}),
-            side_guidance=side_guidance,
-            seed=job_seed,
-            sampler=sampler,
-            progress=show_progress(quiet),
-            sequential=not whole,
-            cleanup=cleanup,
-        )[0]
+        if seconds > MAX_SECONDS:  # minutes of motion: windows with cross-faded seams (pipelines/timeline.py)
+            motion = _long_motion(pipe, text, seconds, steps, sampler, guidance, projected, side_guidance, job_seed,
+                                  cleanup, show_progress(quiet))  # fmt: skip
+        else:
+            motion = pipe(
+                [text],
+                seconds=seconds,
+                num_inference_steps=steps,
+                guidance_scale=guidance,
+                **({} if projected is None else {"projected_guidance": projected}),
+                side_guidance=side_guidance,
+                seed=job_seed,
+                sampler=sampler,
+                progress=show_progress(quiet),
+                sequential=not whole,
+                cleanup=cleanup,
+            )[0]
         path.parent.mkdir(parents=True, exist_ok=True)
         picture = path.suffix.lower() in PICTURE_SUFFIXES
         options = {"progress": show_progress(quiet)} if picture else {}
