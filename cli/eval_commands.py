@@ -84,10 +84,16 @@ def t2m(
     steps: int = typer.Option(50, "--steps", help="Sampling steps."),
     sampler: str = typer.Option("ddim", "--sampler", help="ddim, dpm or flow."),
     guidance: float = typer.Option(2.0, "--guidance", help="Classifier-free guidance scale."),
-    repeats: int = typer.Option(3, "--repeats", help="Repeated runs (mean ± 95% interval)."),
+    repeats: int = typer.Option(
+        None, "--repeats", help="Repeated runs, mean ± 95% interval (default 3; 20 with --hml3d-data, as published)."
+    ),
     samples: int = typer.Option(64, "--samples", help="Evaluation items per run (pools of 32)."),
-    mm_prompts: int = typer.Option(4, "--mm-prompts", help="Prompts for MultiModality (0 skips it)."),
-    mm_samples: int = typer.Option(8, "--mm-samples", help="Samples per MultiModality prompt."),
+    mm_prompts: int = typer.Option(
+        None, "--mm-prompts", help="Prompts for MultiModality, 0 skips it (default 4; 100 with --hml3d-data)."
+    ),
+    mm_samples: int = typer.Option(
+        None, "--mm-samples", help="Samples per MultiModality prompt (default 8; 30 with --hml3d-data)."
+    ),
     split: str = typer.Option("test", "--split", help="Corpus split for real data and prompts: test, train or all."),
     evaluator: Path = typer.Option(None, "--evaluator", help="Evaluator folder (default: checkpoints/evaluator)."),
     seed: int = typer.Option(0, "--seed"),
@@ -96,6 +102,16 @@ def t2m(
         "--hml3d-evaluator",
         help="Folder with the HumanML3D evaluator's finest.tar, mean.npy, std.npy: adds its FID and Diversity.",
     ),
+    hml3d_data: Path = typer.Option(
+        None,
+        "--hml3d-data",
+        help="A HumanML3D folder: run the published protocol on its test split instead "
+        "(needs --hml3d-evaluator and --glove).",
+    ),
+    glove: Path = typer.Option(
+        None, "--glove", help="The HumanML3D evaluator's glove/ folder (our_vab_data.npy, our_vab_idx.pkl)."
+    ),
+    limit: int = typer.Option(None, "--limit", help="With --hml3d-data: only the first N test items (a quick check)."),
     threads: int = THREADS,
     json_out: Path = JSON_OUT,
     force: bool = FORCE,
@@ -111,6 +127,14 @@ def t2m(
 
     if split not in ("test", "train", "all"):
         raise UserError(f"unknown split '{split}' (test, train or all)")
+    published = hml3d_data is not None
+    repeats = (20 if published else 3) if repeats is None else repeats
+    mm_prompts = (100 if published else 4) if mm_prompts is None else mm_prompts
+    mm_samples = (30 if published else 8) if mm_samples is None else mm_samples
+    if published and (hml3d_evaluator is None or glove is None):
+        raise UserError("--hml3d-data needs --hml3d-evaluator DIR (finest.tar, mean.npy, std.npy) and --glove DIR")
+    if limit is not None:
+        validate.integer(limit, "--limit", 32, 1_000_000)
     if sampler not in ("ddim", "dpm", "flow"):
         raise UserError(f"unknown sampler '{sampler}' (ddim, dpm or flow)")
     validate.integer(steps, "--steps", 1, 1000)
@@ -125,6 +149,17 @@ def t2m(
         from motiongen.io.atomic import check_writable
 
         check_writable(json_out, force)  # fail before the long run, not after
+    if published:
+        from motiongen.metrics.t2m_benchmark import run_hml3d_protocol
+
+        result = run_hml3d_protocol(
+            checkpoint or CHECKPOINT_DIR / "t2m", hml3d_data, hml3d_evaluator, glove, sampler, steps, guidance,
+            repeats, mm_prompts, mm_samples, split, limit, seed, show_progress(quiet), threads,
+        )  # fmt: skip
+        Console().print(hml3d_table(result))
+        if json_out:
+            _write_json(json_out, result, force)
+        return
     result = run_t2m_evaluation(
         checkpoint or CHECKPOINT_DIR / "t2m", evaluator or CHECKPOINT_DIR / "evaluator", sampler, steps, guidance,
         repeats, samples, mm_prompts, mm_samples, split, seed=seed, progress=show_progress(quiet),
@@ -159,6 +194,30 @@ def t2m_table(result: dict):
         columns.update(HML3D_COLUMNS)
     for key, (name, digits) in columns.items():
         table.add_row(name, cell(result["real"], key, digits), cell(result["model"], key, digits))
+    return table
+
+
+def hml3d_table(result: dict):
+    """The published protocol's metrics: real data and model."""
+    from rich.table import Table
+
+    s = result["settings"]
+    table = Table(
+        title=f"HumanML3D {s['split']} split, published protocol: {s['checkpoint']} ({s['sampler']}, {s['steps']} "
+        f"steps, guidance {s['guidance']:g}); {s['repeats']} replications x {s['items']} items; mean ± 95% interval"
+    )
+    for name in ("metric", "real data", "model"):
+        table.add_column(name, justify="left" if name == "metric" else "right")
+    rows = [("R-precision top 1", "top1"), ("R-precision top 2", "top2"), ("R-precision top 3", "top3"),
+            ("FID", "fid"), ("matching score", "matching"), ("Diversity", "diversity"),
+            ("MultiModality", "multimodality")]  # fmt: skip
+
+    def show(key):
+        value = result.get(key)
+        return "" if value is None else f"{value['mean']:.3f} ± {value['interval']:.3f}"
+
+    for name, key in rows:
+        table.add_row(name, show(f"real_{key}"), show(f"made_{key}"))
     return table
 
 

@@ -142,6 +142,46 @@ def run_t2m_evaluation(
     return result
 
 
+def run_hml3d_protocol(
+    checkpoint: str | Path,
+    data: str | Path,
+    evaluator_folder: str | Path,
+    glove: str | Path,
+    sampler: str = "ddim",
+    steps: int = 50,
+    guidance: float = DEFAULT_SCALE,
+    repeats: int = 20,
+    mm_items: int = 100,
+    mm_repeats: int = 30,
+    split: str = "test",
+    limit: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    threads: int = 0,
+) -> dict:
+    """The published HumanML3D protocol (motiongen/metrics/hml3d_protocol.py) for a checkpoint."""
+    from motiongen.metrics.hml3d_protocol import evaluate_hml3d, load_test_items, pipeline_generator
+    from motiongen.models.guo_evaluator import GuoEvaluator, WordVectorizer
+    from motiongen.pipelines.text2motion import TextToMotionPipeline
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    folder = Path(evaluator_folder)
+    missing = [n for n in ("finest.tar", "mean.npy", "std.npy") if not (folder / n).is_file()]
+    missing += [f"glove/{n}" for n in ("our_vab_data.npy", "our_vab_idx.pkl") if not (Path(glove) / n).is_file()]
+    if missing:
+        raise UserError(f"the HumanML3D evaluator files are incomplete: {', '.join(missing)} not found")
+    evaluator = GuoEvaluator.from_checkpoint(folder / "finest.tar", folder / "mean.npy", folder / "std.npy")
+    words = WordVectorizer.from_glove_folder(glove)
+    items = load_test_items(data, split)[:limit]
+    pipe = TextToMotionPipeline.from_pretrained(checkpoint)
+    generate = pipeline_generator(pipe, steps, guidance, sampler)
+    result = evaluate_hml3d(generate, items, evaluator, words, repeats, mm_items, mm_repeats, seed, progress)
+    result["settings"].update(checkpoint=str(checkpoint), data=str(data), split=split, sampler=sampler, steps=steps,
+                              guidance=guidance)  # fmt: skip
+    return result
+
+
 def evaluator_corpus(evaluator_path: str | Path) -> str:
     """The corpus an evaluator was trained on (its evaluation.json), "builtin" for older ones."""
     import json
