@@ -141,4 +141,3 @@ def test_minutes_long_clips_are_made_window_by_window(monkeypatch, capsys, tmp_p
     assert len(motion) == 1500 and motion.meta.get("caption") == "a person walks forward, then turns left"
     steps = np.linalg.norm(np.diff(motion.positions(), axis=0), axis=-1).max()
     assert steps < 0.5  # continuous: no joint jumps half a metre between frames at a window seam
-

@@ -93,9 +93,7 @@ def test_rerun_reuses_the_pairs(student_run, tmp_path):
         PartnerDistillConfig(text_prob=1.5)
 
 
-def test_distill_command_takes_a_partner_teacher_and_react_runs_the_student(
-    student_run, tmp_path, monkeypatch, capsys
-):
+def test_distill_command_takes_a_partner_teacher_and_react_runs_the_student(student_run, tmp_path, monkeypatch, capsys):
     from motiongen.io import save_motion
 
     leader = tmp_path / "leader.bvh"
