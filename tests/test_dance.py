@@ -145,3 +145,32 @@ def test_dance_command_checks_couple_options_before_any_work(tmp_path, monkeypat
     assert_one_line_error(run(monkeypatch, capsys, "dance", song, "--couple", "-o", tmp_path / "d.mp4"), "60 s")
     (tmp_path / "taken.bvh").write_text("x")
     assert_one_line_error(run(monkeypatch, capsys, "dance", song, "-o", tmp_path / "taken.bvh"), "--force")
+
+
+def test_recorded_dance_trains_with_its_own_music(tmp_path):
+    """AIST++ named in a dance config's data section: its takes are paired with their own music
+    (no retiming, no music cache needed), and a tiny dance model trains on them."""
+    import json
+
+    from dataset_fixtures import write_aistpp
+    from t2m_helpers import tiny_run
+
+    from motiongen.data.dance_pairs import recorded_pairs
+    from motiongen.data.datasets import load_dataset, parse_specs
+    from motiongen.training.dance import DanceTrainConfig, train
+
+    root = write_aistpp(tmp_path / "aistpp")
+    data = [{"format": "aistpp", "path": str(root), "split": "train"}]
+    clips = load_dataset(parse_specs(data)[0], tmp_path / "cache", progress=False)
+    pairs = recorded_pairs(clips, 6, window=40, min_frames=10, progress=False)
+    assert len(pairs) == 6 and {p.track for p in pairs} <= {"mBR0", "mHO5"}
+    for p in pairs:  # the music under the window is the take's own, at the same frames
+        assert len(p.music) == len(p.features) <= 20  # the fixture's songs last 1 s
+    config = DanceTrainConfig(
+        init_from=str(tiny_run() / "pipeline"), corpus="none", data=data, data_cache=str(tmp_path / "cache"),
+        max_frames=40, min_frames=10, pool_size=8, batch_size=4, max_steps=2, warmup_steps=1, save_every=2,
+        log_every=1, threads=1, music_hidden=16,
+    )  # fmt: skip
+    folder = train(config, tmp_path / "run", progress=False)
+    info = json.loads((folder / "training.json").read_text())
+    assert info["recorded_pairs"] == 8 and set(info["tracks"]) <= {"mBR0", "mHO5"}

@@ -11,6 +11,10 @@ What the pairs teach: to put the body's pauses and accents on the music's beats,
 tempo. What they cannot teach: which moves suit which music (the choice of clip is random).
 
 Held out: the corpus' test takes and the music cache's test tracks (data/music.py).
+
+Dance recorded to its own music (AIST++, named in a config's `data:` section: its clips carry the
+music file in `meta["audio"]`) needs no retiming: `recorded_pairs` cuts windows of a take with the
+music over the same seconds. Those pairs also teach which moves go with which music.
 """
 
 from __future__ import annotations
@@ -191,6 +195,45 @@ def make_pairs(clips, tracks, count: int, window: int, min_frames: int, seed: in
                                start))  # fmt: skip
         bar.update(1)
     bar.close()
+    return pairs
+
+
+def recorded_pairs(clips, count: int, window: int, min_frames: int, seed: int = 0, mirror: bool = True,
+                   progress: bool = True) -> list[DancePair]:  # fmt: skip
+    """`count` pairs from takes danced to their own music (clips with `meta["audio"]`, whose
+    first frame is the music's start): a random window of a random take (mirrored half the
+    time), with the music's features over the same frames. No retiming."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from motiongen.conditioning.music import music_features
+    from motiongen.motion.features import motion_to_features
+
+    clips = [c for c in clips if c.motion.meta.get("audio")]
+    if not clips:
+        raise UserError("no dance recorded with its music (AIST++ clips with their wav files) to pair")
+    songs = {}
+    for audio in tqdm(sorted({c.motion.meta["audio"] for c in clips}), desc="music of the takes", disable=not progress):
+        songs[audio] = music_features(audio)
+    usable = [c for c in clips if min(len(c.motion), len(songs[c.motion.meta["audio"]].features)) >= min_frames]
+    if not usable:
+        raise UserError(f"no take has {min_frames} frames with music under them")
+    rng = random.Random(seed)
+    pairs = []
+    for _ in range(count):
+        clip = rng.choice(usable)
+        audio = clip.motion.meta["audio"]
+        song = songs[audio]
+        frames = min(len(clip.motion), len(song.features))
+        length = min(window, frames)
+        start = rng.randrange(0, frames - length + 1)
+        motion, captions = clip.motion.slice(start, start + length), list(clip.captions)
+        if mirror and rng.random() < 0.5:
+            motion, captions = augment.mirrored(motion, captions, clip.handed)
+        caption = rng.choice(captions) if captions else "a person dances"
+        pairs.append(DancePair(motion_to_features(motion), song.window(start, length), caption, clip.name,
+                               Path(audio).stem, start))  # fmt: skip
     return pairs
 
 

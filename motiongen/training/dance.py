@@ -108,31 +108,48 @@ def write_pipeline(folder: Path, models, config: DanceTrainConfig, info: dict) -
 
 def train(config: DanceTrainConfig, output: str | Path, resume: bool = False, max_steps: int | None = None,
           progress: bool = True, clips=None, tracks=None) -> Path:  # fmt: skip
-    """Train and return the pipeline folder. `clips` default to the dance clips of the config's
-    corpus split, `tracks` to the music cache's train tracks."""
+    """Train and return the pipeline folder. `clips` default to the config's corpus split and
+    `data:` entries: takes recorded with their music (AIST++) are paired as recorded, the rest
+    (corpus v2's dance) retimed onto `tracks`, by default the music cache's train tracks. Each
+    kind gets its weight's share of `pool_size` (corpus_weight, the data entries' weights)."""
     output, steps, checkpoint_dir = run_folder(output, config, max_steps, resume)
     if not Path(config.init_from).is_dir():
         raise UserError(f"init_from: {config.init_from} is not a folder (a pipeline folder such as checkpoints/t2m)")
+    weights = None
     if clips is None:
-        from motiongen.data.corpus import load_corpus
+        from motiongen.training.data import training_clips
 
-        clips = load_corpus(config.split, corpus=config.corpus, progress=progress)
-    if tracks is None:
+        clips, weights = training_clips(config, progress)
+    recorded = [c.motion.meta.get("audio") is not None for c in clips]
+    if weights is None:
+        weights = [1.0] * len(clips)
+    share = sum(w for w, r in zip(weights, recorded, strict=True) if r) / max(sum(weights), 1e-9)
+    counts = (config.pool_size - round(share * config.pool_size), round(share * config.pool_size))
+    if tracks is None and counts[0]:
         from motiongen.data.music import load_tracks
 
         tracks = load_tracks(config.split)
     return start_run(output, config, lambda: _train(config, output, checkpoint_dir, resume, steps, progress, clips,
-                                                    tracks))  # fmt: skip
+                                                    tracks, counts))  # fmt: skip
 
 
-def _train(config, output: Path, checkpoint_dir: Path, resume: bool, steps: int, progress: bool, clips, tracks):
+def _train(config, output: Path, checkpoint_dir: Path, resume: bool, steps: int, progress: bool, clips, tracks,
+           counts=None):  # fmt: skip
+    """`counts`: (retimed, recorded) pairs to make (default: all retimed)."""
     import time
 
-    from motiongen.data.dance_pairs import DancePairSampler, make_pairs
+    from motiongen.data.dance_pairs import DancePairSampler, make_pairs, recorded_pairs
 
     start = time.perf_counter()
-    pairs = make_pairs(clips, tracks, config.pool_size, config.max_frames, config.min_frames, seed=config.seed,
-                       mirror=config.mirror, genre_prob=config.genre_prob, progress=progress)  # fmt: skip
+    retimed, recorded = counts or (config.pool_size, 0)
+    unrecorded = [c for c in clips if c.motion.meta.get("audio") is None]
+    pairs = []
+    if retimed:
+        pairs += make_pairs(unrecorded, tracks, retimed, config.max_frames, config.min_frames, seed=config.seed,
+                            mirror=config.mirror, genre_prob=config.genre_prob, progress=progress)  # fmt: skip
+    if recorded:
+        pairs += recorded_pairs(clips, recorded, config.max_frames, config.min_frames, seed=config.seed,
+                                mirror=config.mirror, progress=progress)  # fmt: skip
     pair_seconds = time.perf_counter() - start
     sampler = DancePairSampler(pairs)
     models = build_models(config)
@@ -151,6 +168,7 @@ def _train(config, output: Path, checkpoint_dir: Path, resume: bool, steps: int,
         "pair_seconds": round(pair_seconds, 1),
         "steps_this_session": step - start_step,
         "pairs": len(sampler),
+        "recorded_pairs": recorded,
         "clips": sorted({p.clip for p in pairs}),
         "tracks": sorted({p.track for p in pairs}),
         "threads": torch.get_num_threads(),
