@@ -113,6 +113,32 @@ def test_amass_smplh_and_smplx_takes_come_out_y_up_at_20_fps(tmp_path):
     same_path(clips["amass/BMLrub/rub001/0001_stageii"].motion.positions(), jump.positions(), atol=0.02)
 
 
+def test_amass_with_the_users_body_model_scales_each_subject_to_our_legs(tmp_path):
+    """The takes' subject (female, mean shape) is built from the user's SMPL+H files: a body 5%
+    smaller than our skeleton, so its path is scaled by 1 / 0.95; the male file (larger) is not
+    used for a female take."""
+    from smpl_helpers import synthetic_smpl, write_model
+
+    root = write_amass(tmp_path / "AMASS")
+    models = tmp_path / "smplh"
+    write_model(models / "SMPLH_FEMALE.npz", synthetic_smpl(hands=True))
+    big = synthetic_smpl(hands=True)
+    big["v_template"] = big["v_template"] * 1.2
+    write_model(models / "SMPLH_MALE.npz", big)
+    plain = by_name(convert(DatasetSpec("amass", str(root), split="all"), progress=False))
+    shaped = by_name(convert(DatasetSpec("amass", str(root), split="all", body_model=str(models)), progress=False))
+    name = "amass/CMU/01/01_01_poses"
+    assert shaped[name].motion.meta["subject_scale"] == pytest.approx(1 / 0.95, rel=1e-4)
+
+    def walked(motion):
+        return np.linalg.norm(np.diff(motion.root[:, [0, 2]], axis=0), axis=-1).sum()
+
+    assert walked(shaped[name].motion) == pytest.approx(walked(plain[name].motion) / 0.95, rel=1e-3)
+    np.testing.assert_allclose(shaped[name].motion.quats, plain[name].motion.quats, atol=1e-6)  # same poses
+    with pytest.raises(UserError, match="body_model is for AMASS"):
+        parse_specs([{"format": "humanml3d", "path": "x", "body_model": str(models)}])
+
+
 def test_amass_captions_table_picks_and_cuts_takes(tmp_path):
     root = write_amass(tmp_path / "AMASS")
     (root / "captions.csv").write_text("file,start,end,caption\nCMU/01/01_01_poses.npz,1,3,a person walks\n")

@@ -33,9 +33,10 @@ JOINTS = {24: "smpl", 52: "smplh"}  # joints in the file -> the smplx model that
 HOW_TO_GET = "download SMPL or SMPL+H from its site (free registration) and give the folder that holds SMPL_NEUTRAL.pkl"
 
 
-def find(path: str | Path, option: str = "--smpl-model") -> tuple[Path, str]:
+def find(path: str | Path, option: str = "--smpl-model", gender: str | None = None) -> tuple[Path, str]:
     """The model file to use and its gender ("neutral", "male", "female"; "neutral" when the name
-    does not say). `path` is the folder that holds it, or the file itself."""
+    does not say). `path` is the folder that holds it, or the file itself; `gender` is preferred
+    when the folder has it (else neutral, male, female)."""
     path = Path(path).expanduser()
     if not path.exists():
         raise UserError(f"{option} {path}: no such folder; {HOW_TO_GET}")
@@ -51,12 +52,12 @@ def find(path: str | Path, option: str = "--smpl-model") -> tuple[Path, str]:
         candidates = [p for p in folder.iterdir() if p.is_file()]
         candidates += [folder / g / "model.npz" for g in GENDER_ORDER if (folder / g / "model.npz").is_file()]
         for candidate in sorted(candidates):
-            gender = _gender_of(candidate)
-            if gender and candidate.suffix.lower() in SUFFIXES:
-                found.setdefault(gender, candidate)
-    for gender in GENDER_ORDER:
-        if gender in found:
-            return found[gender], gender
+            named = _gender_of(candidate)
+            if named and candidate.suffix.lower() in SUFFIXES:
+                found.setdefault(named, candidate)
+    for choice in ((gender,) if gender in found else ()) + GENDER_ORDER:
+        if choice in found:
+            return found[choice], choice
     raise UserError(
         f"{option} {path} holds no SMPL or SMPL+H model file (SMPL_NEUTRAL.pkl, SMPLH_MALE.npz, "
         f"basicmodel_neutral_lbs_10_207_0_v1.1.0.pkl, neutral/model.npz, ...); {HOW_TO_GET}"

@@ -110,10 +110,10 @@ class SmplBody:
         return vertices.numpy(), joints.numpy()
 
 
-def load(path: str | Path, betas=None, option: str = "--smpl-model") -> SmplBody:
+def load(path: str | Path, betas=None, option: str = "--smpl-model", gender: str | None = None) -> SmplBody:
     """The body in the model folder (or file) `path`, with shape `betas` (zeros: the mean shape;
-    more than the model has are dropped)."""
-    file, gender = model_files.find(path, option)
+    more than the model has are dropped), of `gender` where the folder has that model."""
+    file, gender = model_files.find(path, option, gender)
     model = _model(file.resolve(), file.stat().st_mtime_ns, gender)
     shape = torch.zeros(1, model.num_betas)
     given = torch.as_tensor(np.asarray(betas if betas is not None else [], np.float32).reshape(-1))

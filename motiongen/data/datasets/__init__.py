@@ -27,7 +27,7 @@ FORMATS = {
     "interhuman": ("motiongen.data.datasets.interhuman", "convert"),
     "bvh": ("motiongen.data.datasets.bvh_folder", "convert"),
 }
-KEYS = ("format", "path", "split", "weight", "name", "captions")
+KEYS = ("format", "path", "split", "weight", "name", "captions", "body_model")
 
 
 def parse_specs(entries) -> list[DatasetSpec]:
@@ -46,12 +46,16 @@ def parse_specs(entries) -> list[DatasetSpec]:
             raise UserError(f"{where}: format must be one of {', '.join(FORMATS)}, got {entry.get('format')!r}")
         if not isinstance(entry.get("path"), str) or not entry["path"]:
             raise UserError(f"{where}: path must name the dataset's folder, got {entry.get('path')!r}")
-        for key in ("split", "name", "captions"):
+        for key in ("split", "name", "captions", "body_model"):
             if key in entry and not isinstance(entry[key], str):
                 raise UserError(f"{where}: {key} must be a string, got {entry[key]!r}")
         weight = entry.get("weight", 1.0)
         if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight > 0:
             raise UserError(f"{where}: weight must be a number > 0, got {weight!r}")
+        if entry.get("body_model") is not None and entry["format"] != "amass":
+            raise UserError(
+                f"{where}: body_model is for AMASS (its subjects' shapes); leave it out for {entry['format']}"
+            )
         spec = DatasetSpec(**{**entry, "weight": float(weight)})
         if spec.label in labels:
             raise UserError(f"{where}: two entries are named {spec.label!r}; give one a different name")

@@ -8,9 +8,13 @@
     <root>/<sub-dataset>/<subject>/shape.npz   betas and gender only (skipped)
 
 The first 22 joints of every body model share SMPL's topology, so their rotations carry over to
-our skeleton unchanged; Z up becomes Y up. Body shape (betas, gender) is not modelled: our
-skeleton's bone lengths replace the subject's, and the pelvis is placed at trans plus SMPL's
-mean rest pelvis (1-2 cm off for other shapes). AMASS has no captions and no splits: `captions`
+our skeleton unchanged; Z up becomes Y up. Our skeleton's bone lengths replace the subject's.
+Without a body model the pelvis is placed at trans plus SMPL's mean rest pelvis (1-2 cm off for
+other shapes). With `body_model` (the user's SMPL+H folder, read safely through smplx,
+motiongen/body/smpl.py) each take's own body is built from its betas and gender: the pelvis is
+placed at trans plus that body's rest pelvis, and the path is scaled by our leg length over the
+subject's (pelvis height above the lowest joint at rest), so a tall subject's strides fit our
+legs instead of sliding the feet. AMASS has no captions and no splits: `captions`
 names a CSV (file,start,end,caption, file relative to the root) and then only its rows are
 used; without one every take is used whole, with an empty caption (unconditional motion).
 `split: all` takes every file; any other split reads <root>/<split>.txt (relative paths).
@@ -45,8 +49,23 @@ Z_UP_TO_Y_UP = np.array([[1.0, 0, 0], [0, 0, 1], [0, -1, 0]])  # (x, y, z) -> (x
 SMPL_PELVIS_REST = np.array([-0.001795, -0.223333, 0.028219])  # SMPL's mean body at rest, Z up frame of trans
 
 
-def read_take(path: Path, label: str) -> Motion:
-    """One AMASS file as a Motion at its own frame rate (Y up, pelvis at trans + rest pelvis)."""
+def subject_fit(body_model: str | Path, betas, gender: str) -> tuple[np.ndarray, float]:
+    """(the subject's rest pelvis in the frame of trans, our leg length over the subject's), from
+    the user's body model with the take's betas and gender."""
+    from motiongen.body import smpl
+    from motiongen.motion.skeleton import rest_positions
+
+    body = smpl.load(body_model, betas, option="body_model", gender=gender)
+    _, joints = body.rest()  # in SMPL's own rest frame
+    joints = joints[:22]
+    ours = rest_positions()
+    scale = float((ours[0, 1] - ours[:, 1].min()) / (joints[0, 1] - joints[:, 1].min()))
+    return joints[0].astype(np.float64), scale
+
+
+def read_take(path: Path, label: str, body_model: str | Path | None = None) -> Motion:
+    """One AMASS file as a Motion at its own frame rate (Y up, pelvis at trans + rest pelvis;
+    with `body_model`, the subject's pelvis and the path scaled to our legs)."""
     arrays = read_npz(path)
     lacking = [k for k in ("poses", "trans", "betas", "gender") if k not in arrays]
     if lacking or not any(k in arrays for k in FPS_KEYS):
@@ -68,8 +87,15 @@ def read_take(path: Path, label: str) -> Motion:
     fps = validate.fps(float(np.asarray(arrays[key]).reshape(())), f"{label}: {key}")
     rot = R.axis_angle_to_matrix(torch.from_numpy(poses[:, :66].reshape(-1, 22, 3)))
     rot[:, 0] = torch.from_numpy(Z_UP_TO_Y_UP) @ rot[:, 0]
-    pelvis = (trans + SMPL_PELVIS_REST) @ Z_UP_TO_Y_UP.T
-    return Motion.from_matrices(rot, pelvis, fps)
+    rest, scale = SMPL_PELVIS_REST, 1.0
+    if body_model is not None:
+        gender = str(np.asarray(arrays["gender"]).reshape(())).strip().lower()
+        rest, scale = subject_fit(body_model, np.asarray(arrays["betas"], np.float32), gender)
+    pelvis = ((trans + rest) * scale) @ Z_UP_TO_Y_UP.T
+    motion = Motion.from_matrices(rot, pelvis, fps)
+    if body_model is not None:
+        motion.meta["subject_scale"] = scale
+    return motion
 
 
 def take_files(root: Path, split: str, what: str) -> list[str]:
@@ -97,8 +123,9 @@ def convert(spec: DatasetSpec, progress: bool = True):
         path = root / file
         if not path.is_file():
             raise UserError(f"{what}: the split lists {file}, which is not in {root}")
-        motion = read_take(path, f"{what}: {file}")
+        motion = read_take(path, f"{what}: {file}", spec.body_model)
         stem = file[: -len(".npz")] if file.endswith(".npz") else file
         rows = table[file] if table is not None else [(0.0, 0.0, "")]
         for tag, part, captions in segments(motion, rows):
-            yield make_clip(spec, stem + tag, on_floor_20fps(part), [c for c in captions if c], file)
+            shape = {"subject_scale": motion.meta["subject_scale"]} if "subject_scale" in motion.meta else {}
+            yield make_clip(spec, stem + tag, on_floor_20fps(part), [c for c in captions if c], file, **shape)

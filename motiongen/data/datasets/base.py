@@ -32,6 +32,7 @@ class DatasetSpec:
     weight: float = 1.0  # this dataset's share of the training windows, relative to the others
     name: str = ""  # prefix of its clip names (default: the format)
     captions: str | None = None  # captions CSV (file,start,end,caption): bvh folders and AMASS
+    body_model: str | None = None  # AMASS: the user's SMPL+H model folder (the subjects' shapes, amass.py)
 
     @property
     def label(self) -> str:

@@ -36,7 +36,10 @@ def fingerprint(root: Path) -> str:
 
 
 def cache_folder(spec, cache_root: Path) -> Path:
-    key = json.dumps([str(spec.root.resolve()), spec.format, spec.split, spec.captions, spec.label, VERSION])
+    parts = [str(spec.root.resolve()), spec.format, spec.split, spec.captions, spec.label, VERSION]
+    if spec.body_model:  # (not part of older keys, which stay valid)
+        parts.append(str(Path(spec.body_model).expanduser().resolve()))
+    key = json.dumps(parts)
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in spec.label)
     return cache_root / f"{safe}-{spec.split}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
 
