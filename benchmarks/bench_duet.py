@@ -1,7 +1,9 @@
 """Reactive partner vs real held-out couples: interaction statistics, baselines, solo realism, speed.
 
     .venv/bin/python benchmarks/bench_duet.py [--checkpoint checkpoints/partner] [--seeds 2]
-        [--steps 50] [--seconds 6] [--couples N] [--threads 1] [--json runs/benchmarks/duet.json] [--quiet]
+        [--sampler ddim] [--steps 50] [--seconds 6] [--couples N] [--threads 1]
+        [--json runs/benchmarks/duet.json] [--quiet]
+    (the flow student: --checkpoint checkpoints/partner-flow --sampler flow --steps 1)
 
 Cases: every held-out couple segment of corpus v2 (couples 05/20 and 12/27), both ways round
 (each dancer once the leader), cut to --seconds. For each case the partner comes from:
@@ -17,8 +19,8 @@ Cases: every held-out couple segment of corpus v2 (couples 05/20 and 12/27), bot
 Interaction statistics (motiongen/metrics/duet.py): hip distance, relative facing, hand distance,
 hand contact, capsule penetration, reaction lag; each a 1-D Wasserstein distance to the real
 partners' distribution, with the mean (median lag) beside it. Solo realism: foot skating and
-jitter of the partner alone. Speed: one 4-s partner with DDIM 50 (median of 3), and the same in
-streaming mode, as a share of real time.
+jitter of the partner alone. Speed: one 4-s partner with DDIM 50 (a flow student: its own
+sampler and steps; median of 3), and the same in streaming mode, as a share of real time.
 """
 
 from __future__ import annotations
@@ -104,13 +106,13 @@ def solo(motions: list[Motion]) -> dict:
     }
 
 
-def speed(pipe, leader: Motion, steps: int, streaming: bool, repeats: int = 3) -> float:
+def speed(pipe, leader: Motion, steps: int, streaming: bool, repeats: int = 3, sampler: str = "ddim") -> float:
     clip = leader.slice(0, int(4 * FPS))
-    pipe(clip, num_inference_steps=steps, seed=0, progress=False, streaming=streaming)  # warm-up
+    pipe(clip, num_inference_steps=steps, seed=0, progress=False, streaming=streaming, sampler=sampler)  # warm-up
     times = []
     for r in range(repeats):
         start = time.perf_counter()
-        pipe(clip, num_inference_steps=steps, seed=r + 1, progress=False, streaming=streaming)
+        pipe(clip, num_inference_steps=steps, seed=r + 1, progress=False, streaming=streaming, sampler=sampler)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -133,7 +135,8 @@ def markdown(results: dict) -> str:
     lines.append("")
     lines.append("Cells: distance between distributions (the generated mean, median for the lag).")
     s = results["speed"]
-    lines.append(f"Speed: 4-s partner, DDIM {s['steps']}: {s['offline_s']:.2f} s; streaming: {s['streaming_s']:.2f} s "
+    lines.append(f"Speed: 4-s partner, {s.get('sampler', 'ddim')} {s['steps']} steps: {s['offline_s']:.2f} s; "
+                 f"streaming: {s['streaming_s']:.2f} s "
                  f"({s['streaming_s'] / 4.0:.2f} s per second of motion).")  # fmt: skip
     lines.append(f"Model beats both baselines on: {', '.join(results['beats_baselines']) or 'none'}")
     return "\n".join(lines)
@@ -143,6 +146,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--sampler", default="ddim", choices=("ddim", "dpm", "flow"))
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--couples", type=int, default=None, help="only the first N held-out couples (a quick check)")
@@ -172,7 +176,8 @@ def main(argv=None) -> dict:
     for leader, partner, name in test:
         real.append((leader, partner))
         for seed in range(args.seeds):
-            made = clean_up(pipe(leader, seed=seed, num_inference_steps=args.steps, progress=False), leader)
+            made = pipe(leader, seed=seed, num_inference_steps=args.steps, sampler=args.sampler, progress=False)
+            made = clean_up(made, leader)
             partners["model"].append((leader, made))
         partners["nearest training partner"].append((leader, nearest_partner(leader, library)))
         partners["leader mirrored"].append((leader, mirrored_partner(leader, float(hip))))
@@ -193,6 +198,7 @@ def main(argv=None) -> dict:
     )
     beats = [k for k in model if model[k]["distance"] < min(near[k]["distance"], mirror[k]["distance"])]
     leader4 = test[0][0] if len(test[0][0]) >= 4 * FPS else None
+    speed_steps = args.steps if args.sampler == "flow" else 50  # the diffusion goal is stated for DDIM 50
     results = {
         "checkpoint": str(args.checkpoint or default_checkpoint()),
         "cases": len(test),
@@ -203,10 +209,12 @@ def main(argv=None) -> dict:
         "rows": rows,
         "real_solo": solo([p for _, p in real]),
         "beats_baselines": beats,
+        "sampler": args.sampler,
         "speed": {
-            "steps": 50,
-            "offline_s": speed(pipe, leader4, 50, False) if leader4 is not None else float("nan"),
-            "streaming_s": speed(pipe, leader4, 50, True) if leader4 is not None else float("nan"),
+            "sampler": args.sampler,
+            "steps": speed_steps,
+            "offline_s": speed(pipe, leader4, speed_steps, False, sampler=args.sampler) if leader4 else float("nan"),
+            "streaming_s": speed(pipe, leader4, speed_steps, True, sampler=args.sampler) if leader4 else float("nan"),
             "threads": args.threads,
         },
     }

@@ -174,3 +174,28 @@ def test_recorded_dance_trains_with_its_own_music(tmp_path):
     folder = train(config, tmp_path / "run", progress=False)
     info = json.loads((folder / "training.json").read_text())
     assert info["recorded_pairs"] == 8 and set(info["tracks"]) <= {"mBR0", "mHO5"}
+
+
+def test_dance_couple_end_to_end(tmp_path, monkeypatch, capsys):
+    """`dance SONG --couple`: the dancer from the dance model, a partner answering it from the
+    partner model, both in one two-person npz."""
+    import soundfile
+    from partner_helpers import tiny_partner_run
+
+    from tests.cli_helpers import run
+
+    rate = 22050
+    t = np.arange(int(3.0 * rate)) / rate
+    clicks = (np.sin(2 * np.pi * 880 * t) * (np.mod(t, 0.5) < 0.05)).astype(np.float32) * 0.5  # 120 bpm
+    soundfile.write(tmp_path / "song.wav", clicks, rate)
+    dance_folder = tmp_path / "dance"
+    tiny_pipeline().save_pretrained(str(dance_folder), safe_serialization=True)
+    monkeypatch.setenv("MOTIONGEN_PARTNER_CHECKPOINT", str(tiny_partner_run() / "pipeline"))
+    out = tmp_path / "couple.npz"
+    code, text, err = run(monkeypatch, capsys, "dance", tmp_path / "song.wav", "--couple", "--seconds", "2", "-o", out,
+                          "--checkpoint", dance_folder, "--steps", "2", "--quiet")  # fmt: skip
+    assert code == 0, err
+    data = np.load(out, allow_pickle=False)
+    assert data["quats"].shape[:2] == (2, 40) and data["root"].shape == (2, 40, 3)
+    apart = np.linalg.norm(data["root"][0, :, [0, 2]] - data["root"][1, :, [0, 2]], axis=0)
+    assert apart.min() > 0.1  # two people, not one drawn twice
