@@ -153,6 +153,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, default=ROOT / "runs" / "benchmarks" / "duet.json")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--speed-only", action="store_true", help="only the speed rows (on a held-out leader)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -162,6 +163,14 @@ def main(argv=None) -> dict:
     pipe = ReactivePartnerPipeline.from_pretrained(args.checkpoint or default_checkpoint())
     frames = int(round(args.seconds * FPS))
     test = cases(load_couples("test", limit=args.couples, progress=not args.quiet), frames)
+    speed_steps = args.steps if args.sampler == "flow" else 50  # the diffusion goal is stated for DDIM 50
+    if args.speed_only:
+        leader = next(leader for leader, _, _ in test if len(leader) >= 4 * FPS)
+        result = {f"{kind}_s": speed(pipe, leader, speed_steps, kind == "streaming", repeats=5, sampler=args.sampler)
+                  for kind in ("offline", "streaming")}  # fmt: skip
+        result.update(sampler=args.sampler, steps=speed_steps, threads=args.threads)
+        print(json.dumps(result))
+        return result
     train_pairs = load_couples("train", progress=not args.quiet)
     library = [(a.motion, b.motion, motion_to_features(a.motion)) for x, y in train_pairs for a, b in ((x, y), (y, x))]
     hip = np.median(np.concatenate([np.linalg.norm(relative_placement(a.motion, b.motion)[:, :2], axis=-1)
@@ -198,7 +207,6 @@ def main(argv=None) -> dict:
     )
     beats = [k for k in model if model[k]["distance"] < min(near[k]["distance"], mirror[k]["distance"])]
     leader4 = test[0][0] if len(test[0][0]) >= 4 * FPS else None
-    speed_steps = args.steps if args.sampler == "flow" else 50  # the diffusion goal is stated for DDIM 50
     results = {
         "checkpoint": str(args.checkpoint or default_checkpoint()),
         "cases": len(test),
