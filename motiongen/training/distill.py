@@ -358,6 +358,25 @@ def start_distill_run(config: DistillConfig, output: Path, max_steps: int | None
     return steps
 
 
+def run_info(teacher_path, config, output: Path, pairs: int, pair_seconds, steps, first_step, train_seconds, mse):
+    """What made a student and how close it came (held-out MSE before, after), written to
+    <output>/distill.json."""
+    info = {
+        "teacher": str(teacher_path),
+        "config": config.to_dict(),
+        "pairs": pairs,
+        "pair_seconds": round(pair_seconds, 1),
+        "train_steps": steps,
+        "train_steps_this_session": steps - first_step + 1,
+        "train_seconds": round(train_seconds, 1),
+        "threads": torch.get_num_threads(),
+        "heldout_mse_before": mse[0],
+        "heldout_mse_after": mse[1],
+    }
+    (output / "distill.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return info
+
+
 def reflow_training(models, config, steps: int, output: Path, resume: bool, progress: bool, draw, losses_of):
     """The student's training loop (every distiller's): AdamW with a cosine schedule, EMA,
     a JSON-lines log and resumable checkpoints in <output>/checkpoint. `draw(generator)` gives a
@@ -449,17 +468,6 @@ def distill(
         lambda batch, generator: distill_step(models, batch, config, loss_weights, generator, timesteps),
     )  # fmt: skip
     after = fidelity(models, heldout, config.eval_steps) if config.holdout else {}
-    info = {
-        "teacher": str(teacher_path),
-        "config": config.to_dict(),
-        "pairs": len(pairs),
-        "pair_seconds": round(pair_seconds, 1),
-        "train_steps": steps,
-        "train_steps_this_session": steps - first_step + 1,
-        "train_seconds": round(train_seconds, 1),
-        "threads": torch.get_num_threads(),
-        "heldout_mse_before": before,
-        "heldout_mse_after": after,
-    }
-    (output / "distill.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    info = run_info(teacher_path, config, output, len(pairs), pair_seconds, steps, first_step, train_seconds,
+                    (before, after))  # fmt: skip
     return write_student(output / "pipeline", models, info, teacher_path)

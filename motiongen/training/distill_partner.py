@@ -44,6 +44,7 @@ from motiongen.training.distill import (
     acceleration_error,
     draw_sigmas,
     reflow_training,
+    run_info,
     start_distill_run,
 )
 
@@ -372,17 +373,6 @@ def distill_partner(
         lambda batch, generator: distill_step(models, batch, config, train_config, lookahead, generator, timesteps),
     )  # fmt: skip
     after = fidelity(models, heldout, config.eval_steps, lookahead) if heldout else {}
-    info = {
-        "teacher": str(teacher_path),
-        "config": config.to_dict(),
-        "pairs": total,
-        "pair_seconds": round(pair_seconds, 1),
-        "train_steps": steps,
-        "train_steps_this_session": steps - first_step + 1,
-        "train_seconds": round(train_seconds, 1),
-        "threads": torch.get_num_threads(),
-        "heldout_mse_before": before,
-        "heldout_mse_after": after,
-    }
-    (output / "distill.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    info = run_info(teacher_path, config, output, total, pair_seconds, steps, first_step, train_seconds,
+                    (before, after))  # fmt: skip
     return write_student(output / "pipeline", models, info, teacher_path)
