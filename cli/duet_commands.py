@@ -30,7 +30,11 @@ SAMPLER = typer.Option(
 STEPS = typer.Option(50, "--steps", help="Sampling steps.")
 SEED = typer.Option(0, "--seed", help="Random seed: the same seed gives the same partner.")
 GUIDANCE = typer.Option(2.0, "--guidance", "-g", help="Classifier-free guidance scale (1 = none).")
-PARTNER_CHECKPOINT = typer.Option(None, "--checkpoint", help="Partner model folder (default: checkpoints/partner).")
+PARTNER_CHECKPOINT = typer.Option(
+    None,
+    "--checkpoint",
+    help="Partner model folder (default: checkpoints/partner; with --sampler flow checkpoints/partner-flow).",
+)
 
 
 def duet_outputs(output: Path, partner_only: bool = False, leader_bvh: bool = False) -> dict[str, Path]:
@@ -162,7 +166,7 @@ def react(
     bvh = bvh_options(rig, units, fps, files.values())
     from motiongen.pipelines.react import ReactivePartnerPipeline, check_checkpoint, clean_up, default_checkpoint
 
-    checkpoint = checkpoint or default_checkpoint()
+    checkpoint = checkpoint or default_checkpoint(student=sampler == "flow")
     check_checkpoint(Path(checkpoint))
 
     if kind == "video":
@@ -233,7 +237,7 @@ def duet(
     from motiongen.pipelines.react import duet as make_duet
     from motiongen.sampling.flow import default_student_checkpoint
 
-    checkpoint = Path(checkpoint or default_checkpoint())
+    checkpoint = Path(checkpoint or default_checkpoint(student=sampler == "flow"))
     text_checkpoint = Path(
         text_checkpoint or (default_student_checkpoint() if sampler == "flow" else text2motion.default_checkpoint())
     )

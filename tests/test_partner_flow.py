@@ -99,8 +99,9 @@ def test_distill_command_takes_a_partner_teacher_and_react_runs_the_student(stud
     leader = tmp_path / "leader.bvh"
     save_motion(_leader(1.5), leader)
     out = tmp_path / "partner.bvh"
-    code, _, err = run(monkeypatch, capsys, "react", leader, "-o", out, "--checkpoint", student_run["student"],
-                       "--sampler", "flow", "--steps", "1", "--partner-only", "--quiet")  # fmt: skip
+    monkeypatch.setenv("MOTIONGEN_PARTNER_FLOW_CHECKPOINT", str(student_run["student"]))  # --sampler flow's default
+    code, _, err = run(monkeypatch, capsys, "react", leader, "-o", out, "--sampler", "flow", "--steps", "1",
+                       "--partner-only", "--quiet")  # fmt: skip
     assert code == 0 and out.exists(), err
     # the command picks the partner distiller for a partner teacher: only its recipe knows text_prob
     recipe = tmp_path / "bad.yaml"

@@ -264,7 +264,10 @@ def check_checkpoint(path: Path) -> None:
     check_feature_layout(config, path, "partner checkpoint", PAIR_DIM, FEATURE_VERSION, "configs/partner.yaml")
 
 
-def default_checkpoint() -> Path:
+def default_checkpoint(student: bool = False) -> Path:
+    """The shipped partner model, or with `student` its flow student (`--sampler flow`)."""
     from motiongen.paths import CHECKPOINT_DIR
 
+    if student:
+        return Path(os.environ.get("MOTIONGEN_PARTNER_FLOW_CHECKPOINT", CHECKPOINT_DIR / "partner-flow"))
     return Path(os.environ.get("MOTIONGEN_PARTNER_CHECKPOINT", CHECKPOINT_DIR / "partner"))
