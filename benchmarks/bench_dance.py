@@ -8,7 +8,10 @@ quality: beat alignment (BAS, metrics/dance.py) of
   - the same model given another held-out song's music, scored against the song that plays,
   - the held-out real dance takes retimed onto the songs (data/dance_pairs.py: the training recipe),
   - the held-out real dance takes placed at a random offset in the songs, not retimed (baseline);
-  PFC of the generated and the real dance; speed in seconds of dance per wall-clock second.
+  PFC of the generated and the real dance; FID_k and FID_g (metrics/dance.py, our kinetic and
+  geometric features) of 5-s windows of the generated dances against 5-s windows of the held-out
+  real takes, beside the same distance between two halves of the real takes (split by take: the
+  floor such small sets give); speed in seconds of dance per wall-clock second.
 memory: peak resident memory of `motiongen dance SONG -o x.npz` for a 30-s and a 5-min song (the
 held-out songs joined), each in its own process (GNU time).
 """
@@ -38,7 +41,13 @@ def quality(args) -> dict:
     from motiongen.data.corpus import load_corpus
     from motiongen.data.dance_pairs import dance_clips, retime_to_music
     from motiongen.data.music import load_tracks
-    from motiongen.metrics.dance import motion_bas, physical_foot_contact
+    from motiongen.metrics.dance import (
+        feature_fid,
+        geometric_features,
+        kinetic_features,
+        motion_bas,
+        physical_foot_contact,
+    )
     from motiongen.pipelines.dance import MusicToDancePipeline
 
     torch.set_num_threads(args.threads)
@@ -54,6 +63,13 @@ def quality(args) -> dict:
 
     pipe = MusicToDancePipeline.from_pretrained(args.checkpoint)
     rows, made, wall = [], 0.0, 0.0
+    windows = {"generated": [], "real": []}  # (kinetic, geometric) per 5-s window
+
+    def add_windows(kind, positions, group=None):
+        for a in range(0, len(positions) - 100 + 1, 100):
+            part = positions[a : a + 100]
+            windows[kind].append((kinetic_features(part, 20.0), geometric_features(part), group))
+
     for i, (name, song) in enumerate(songs):
         music = cut(song)
         other_name, other = songs[(i + 1) % len(songs)]
@@ -64,6 +80,7 @@ def quality(args) -> dict:
         made += dancer.duration
         wrong = pipe(cut(other), text=caption, num_inference_steps=args.steps, seed=i, progress=False)
         positions = dancer.positions()
+        add_windows("generated", positions)
         rows.append({
             "song": name, "tempo": round(song.tempo, 1), "caption": caption, "wrong_song": other_name,
             "bas": motion_bas(positions, 20.0, music.beats),
@@ -74,6 +91,7 @@ def quality(args) -> dict:
     for take in takes:
         motion = take.motion.resampled(20.0)
         real["pfc"].append(physical_foot_contact(motion.positions(), 20.0))
+        add_windows("real", motion.positions(), take.name)
         for _, song in songs:
             for _ in range(args.offsets):
                 offset = rng.uniform(0, max(song.seconds - motion.duration, 0.0))
@@ -88,7 +106,17 @@ def quality(args) -> dict:
         return {"mean": round(float(np.mean(values)), 4), "n": len(values),
                 "ci95": round(float(1.96 * np.std(values) / np.sqrt(max(len(values), 1))), 4)}  # fmt: skip
 
+    def fids(a, b):
+        return {"fid_k": round(feature_fid(np.array([w[0] for w in a]), np.array([w[0] for w in b])), 3),
+                "fid_g": round(feature_fid(np.array([w[1] for w in a]), np.array([w[1] for w in b])), 3),
+                "windows": [len(a), len(b)]}  # fmt: skip
+
+    names = sorted({w[2] for w in windows["real"]})
+    first = set(names[::2])
+    halves = ([w for w in windows["real"] if w[2] in first], [w for w in windows["real"] if w[2] not in first])
     return {
+        "fid_generated_vs_real": fids(windows["real"], windows["generated"]),
+        "fid_real_half_vs_half": fids(*halves),
         "checkpoint": str(args.checkpoint), "steps": args.steps, "seconds_per_song": args.seconds,
         "songs": [n for n, _ in songs], "takes": [t.name for t in takes],
         "bas_generated": mean([r["bas"] for r in rows]),

@@ -199,3 +199,32 @@ def test_dance_couple_end_to_end(tmp_path, monkeypatch, capsys):
     assert data["quats"].shape[:2] == (2, 40) and data["root"].shape == (2, 40, 3)
     apart = np.linalg.norm(data["root"][0, :, [0, 2]] - data["root"][1, :, [0, 2]], axis=0)
     assert apart.min() > 0.1  # two people, not one drawn twice
+
+
+def test_kinetic_and_geometric_features_known_values():
+    from motiongen.metrics.dance import GEOMETRIC_FEATURES, feature_fid, geometric_features, kinetic_features
+    from motiongen.motion.skeleton import JOINT_INDEX, rest_positions
+
+    t = np.arange(21)[:, None, None] / 20.0
+    positions = np.zeros((21, 22, 3))
+    positions[:, 0] = np.array([1.0, 0.0, 0.0]) * t[:, 0]  # the pelvis walks 1 m/s along +X
+    positions[:, 1, 1] = 2.0 * t[:, 0, 0]  # a hip rises at 2 m/s
+    positions[:, 2] = np.array([0.0, 0.0, 1.0]) * 0.5 * 4.0 * t[:, 0] ** 2  # a knee accelerates at 4 m/s^2
+    k = kinetic_features(positions, 20.0).reshape(22, 3)
+    np.testing.assert_allclose(k[0], [0.5, 0.0, 0.0], atol=1e-9)
+    np.testing.assert_allclose(k[1], [0.0, 2.0, 0.0], atol=1e-9)
+    assert k[2, 2] == pytest.approx(4.0) and k[3:].max() == 0.0
+
+    rest = np.repeat(rest_positions()[None].astype(np.float64), 10, axis=0)
+    g = dict(zip(GEOMETRIC_FEATURES, geometric_features(rest), strict=True))
+    assert g["l_hand_above_head"] == 0 and g["l_knee_bent"] == 0 and g["r_foot_raised"] == 0
+    raised = rest.copy()
+    raised[:5, JOINT_INDEX["left_wrist"], 1] = raised[:5, JOINT_INDEX["head"], 1] + 0.3  # half the frames
+    g = dict(zip(GEOMETRIC_FEATURES, geometric_features(raised), strict=True))
+    assert g["l_hand_above_head"] == 0.5 and g["r_hand_above_head"] == 0
+
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(40, 5))
+    assert feature_fid(real, real) == pytest.approx(0.0, abs=1e-6)
+    shifted = feature_fid(real, real + 1.0)  # a mean shift of 1 / std in each normalised feature
+    assert shifted == pytest.approx(float((1.0 / real.std(0) ** 2).sum()), rel=1e-6)
