@@ -9,7 +9,7 @@ quality: beat alignment (BAS, metrics/dance.py) of
   - the held-out real dance takes retimed onto the songs (data/dance_pairs.py: the training recipe),
   - the held-out real dance takes placed at a random offset in the songs, not retimed (baseline);
   PFC of the generated and the real dance; FID_k and FID_g (metrics/dance.py, our kinetic and
-  geometric features) of 5-s windows of the generated dances against 5-s windows of the held-out
+  geometric features) of 2-s windows of the generated dances against 2-s windows of the held-out
   real takes, beside the same distance between two halves of the real takes (split by take: the
   floor such small sets give); speed in seconds of dance per wall-clock second.
 memory: peak resident memory of `motiongen dance SONG -o x.npz` for a 30-s and a 5-min song (the
@@ -63,11 +63,11 @@ def quality(args) -> dict:
 
     pipe = MusicToDancePipeline.from_pretrained(args.checkpoint)
     rows, made, wall = [], 0.0, 0.0
-    windows = {"generated": [], "real": []}  # (kinetic, geometric) per 5-s window
+    windows = {"generated": [], "real": []}  # (kinetic, geometric, take) per 2-s window
 
     def add_windows(kind, positions, group=None):
-        for a in range(0, len(positions) - 100 + 1, 100):
-            part = positions[a : a + 100]
+        for a in range(0, len(positions) - 40 + 1, 40):
+            part = positions[a : a + 40]
             windows[kind].append((kinetic_features(part, 20.0), geometric_features(part), group))
 
     for i, (name, song) in enumerate(songs):

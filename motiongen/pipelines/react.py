@@ -219,12 +219,15 @@ def _join(first: Motion, second: Motion) -> Motion:
 
 
 def clean_up(partner: Motion, leader: Motion) -> Motion:
-    """The partner moved out of the leader's body (motion/separation.py), then the physical
-    clean-up (planted feet, floor) every generator ends with."""
+    """The partner moved out of the leader's body (motion/separation.py), the physical clean-up
+    (planted feet, floor) every generator ends with, then hands that stay near the leader's
+    taken (motion/hand_hold.py)."""
     from motiongen.motion.cleanup import cleanup
+    from motiongen.motion.hand_hold import hold_hands
     from motiongen.motion.separation import push_apart
 
-    return cleanup(push_apart(partner, leader.slice(0, len(partner))))
+    leader = leader.slice(0, len(partner))
+    return hold_hands(cleanup(push_apart(partner, leader)), leader)
 
 
 def duet(
