@@ -19,7 +19,8 @@ Cases: every held-out couple segment of corpus v2 (couples 05/20 and 12/27), bot
 Interaction statistics (motiongen/metrics/duet.py): hip distance, relative facing, hand distance,
 hand contact, capsule penetration, reaction lag; each a 1-D Wasserstein distance to the real
 partners' distribution, with the mean (median lag) beside it. Solo realism: foot skating and
-jitter of the partner alone. Speed: one 4-s partner with DDIM 50 (a flow student: its own
+jitter of the partner alone, and the FID of the shipped evaluator's embeddings of the partners
+against the real held-out partners'. Speed: one 4-s partner with DDIM 50 (a flow student: its own
 sampler and steps; median of 3), and the same in streaming mode, as a share of real time.
 """
 
@@ -120,18 +121,18 @@ def speed(pipe, leader: Motion, steps: int, streaming: bool, repeats: int = 3, s
 def markdown(results: dict) -> str:
     rows = results["rows"]
     keys = (*D.METRICS, "hand_contact", "reaction_lag")
-    head = "| partner | " + " | ".join(f"{k} ({D.UNITS[k] or 'share'})" for k in keys) + " | skating | jitter |"
-    lines = [head, "|" + " --- |" * (len(keys) + 3)]
+    head = "| partner | " + " | ".join(f"{k} ({D.UNITS[k] or 'share'})" for k in keys) + " | skating | jitter | FID |"
+    lines = [head, "|" + " --- |" * (len(keys) + 4)]
     for name, row in rows.items():
         cells = [f"{row['stats'][k]['distance']:.3f} ({row['stats'][k]['generated']:.2f})" for k in keys]
         lines.append(
             f"| {name} | "
             + " | ".join(cells)
-            + f" | {row['solo']['skating_ratio']:.3f} | {row['solo']['jitter']:.1f} |"
+            + f" | {row['solo']['skating_ratio']:.3f} | {row['solo']['jitter']:.1f} | {row['solo'].get('fid', 0.0):.3f} |"
         )
     real = next(iter(rows.values()))["stats"]
     lines.append("| real (values) | " + " | ".join(f"{real[k]['real']:.2f}" for k in keys) + " | "
-                 f"{results['real_solo']['skating_ratio']:.3f} | {results['real_solo']['jitter']:.1f} |")  # fmt: skip
+                 f"{results['real_solo']['skating_ratio']:.3f} | {results['real_solo']['jitter']:.1f} | 0 |")  # fmt: skip
     lines.append("")
     lines.append("Cells: distance between distributions (the generated mean, median for the lag).")
     s = results["speed"]
@@ -197,9 +198,16 @@ def main(argv=None) -> dict:
         return [D.interaction(a.positions(), b.positions(), FPS) for a, b in couples]
 
     real_stats = stats(real)
+    from motiongen.metrics.generation import fid
+    from motiongen.models.evaluator import load_evaluator
+    from motiongen.paths import CHECKPOINT_DIR
+
+    evaluator = load_evaluator(CHECKPOINT_DIR / "evaluator")
+    real_embeddings = evaluator.encode_motions([p for _, p in real])
     rows = {"real partner": {"stats": D.compare(real_stats, real_stats), "solo": solo([p for _, p in real])}}
     for name, couples in partners.items():
         rows[name] = {"stats": D.compare(stats(couples), real_stats), "solo": solo([p for _, p in couples])}
+        rows[name]["solo"]["fid"] = fid(real_embeddings, evaluator.encode_motions([p for _, p in couples]))
     model, near, mirror = (
         rows["model"]["stats"],
         rows["nearest training partner"]["stats"],
