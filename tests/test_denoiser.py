@@ -208,6 +208,22 @@ def test_classifier_free_guidance_combines_both_halves_in_one_call():
     torch.testing.assert_close(classifier_free_guidance(model, cond, uncond, 0.0)(x, 1), torch.full_like(x, 0.5))
 
 
+def test_classifier_free_guidance_pads_per_frame_masks_along_their_tokens():
+    seen = []
+
+    def model(x, t, tokens, mask):
+        seen.append(mask)
+        return torch.zeros_like(x)
+
+    frames = 5
+    cond = (torch.ones(2, 3, 4), torch.ones(2, frames, 3, dtype=torch.bool))  # what each frame may see
+    uncond = (torch.ones(2, 1, 4), torch.ones(2, frames, 1, dtype=torch.bool))
+    classifier_free_guidance(model, cond, uncond, 2.0)(torch.zeros(2, frames, 4), torch.tensor(1))
+    mask = seen[0]
+    assert mask.shape == (4, frames, 3)
+    assert mask[:2].all() and mask[2:, :, 0].all() and not mask[2:, :, 1:].any()  # padding tokens masked out
+
+
 def test_side_guidance_pushes_away_from_the_mirrored_retrieval_in_the_same_call():
     calls = []
     model = constant_context_model(calls)

@@ -42,7 +42,7 @@ class Guidance:
     side: float = DEFAULT_SIDE
 
 
-Context = tuple[torch.Tensor, torch.Tensor]  # (tokens [B, L, W], mask [B, L])
+Context = tuple[torch.Tensor, torch.Tensor]  # (tokens [B, L, W], mask [B, L] or, per frame, [B, T, L])
 
 
 def classifier_free_guidance(
@@ -61,8 +61,8 @@ def classifier_free_guidance(
         return lambda x, t: model(x, t, *uncond)
     contexts = [cond] + ([uncond] if scale != 1.0 else []) + ([mirrored] if mirrored is not None and side else [])
     length = max(c[0].shape[1] for c in contexts)
-    tokens = torch.cat([_pad(c[0], length) for c in contexts])
-    mask = torch.cat([_pad(c[1], length) for c in contexts])
+    tokens = torch.cat([_pad(c[0], length, 1) for c in contexts])
+    mask = torch.cat([_pad(c[1], length, -1) for c in contexts])  # [B, L], or [B, T, L] per frame
 
     def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         outs = list(model(torch.cat([x] * len(contexts)), t, tokens, mask).chunk(len(contexts)))
@@ -86,8 +86,10 @@ def along(step: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
     return weight * direction
 
 
-def _pad(x: torch.Tensor, length: int) -> torch.Tensor:
-    if x.shape[1] == length:
+def _pad(x: torch.Tensor, length: int, axis: int) -> torch.Tensor:
+    """`x` padded with zeros (masked out) along its token `axis` to `length` tokens."""
+    if x.shape[axis] == length:
         return x
-    pad = x.new_zeros((x.shape[0], length - x.shape[1]) + x.shape[2:])
-    return torch.cat([x, pad], 1)
+    shape = list(x.shape)
+    shape[axis] = length - x.shape[axis]
+    return torch.cat([x, x.new_zeros(shape)], axis)

@@ -118,19 +118,18 @@ def teacher_samples(teacher, batch: dict, config: PartnerDistillConfig, lookahea
 
     denoiser = teacher.denoiser
     models = {"text": teacher.text_conditioner, "partner": teacher.partner_conditioner}
-    tokens, visible = context(models, batch, lookahead)
-    rows = len(tokens)
-    cond = (tokens, torch.ones(tokens.shape[:2], dtype=torch.bool))  # per-frame visibility comes below
-    null_text = teacher.text_conditioner.unconditional(rows)
-    null_partner = teacher.partner_conditioner.unconditional(rows, tokens.shape[1] - 1)
-    uncond = concat_context([null_text, null_partner])
-    null_visible = uncond[1][:, None, :].expand(-1, visible.shape[1], -1)
+    cond = context(models, batch, lookahead)  # tokens and what each frame may see of them
+    rows, frames = len(cond[0]), cond[1].shape[1]
+    null_tokens, null_mask = concat_context([
+        teacher.text_conditioner.unconditional(rows),
+        teacher.partner_conditioner.unconditional(rows, cond[0].shape[1] - 1),
+    ])  # fmt: skip
+    uncond = (null_tokens, null_mask[:, None, :].expand(-1, frames, -1))
     known, known_mask, real = batch["known"], batch["known_mask"], frame_mask(batch)
 
-    def model(x, t, tokens, mask):  # rows: the conditional half, then the unconditional one
-        seen = torch.cat([visible, null_visible])[: len(x)] & mask[:, None, :]
+    def model(x, t, tokens, mask):
         reps = len(x) // rows
-        return denoiser(x, t, tokens, seen, known.repeat(reps, 1, 1), known_mask.repeat(reps, 1, 1),
+        return denoiser(x, t, tokens, mask, known.repeat(reps, 1, 1), known_mask.repeat(reps, 1, 1),
                         real.repeat(reps, 1))  # fmt: skip
 
     guided = classifier_free_guidance(model, cond, uncond, config.guidance_scale, config.projected_guidance)
