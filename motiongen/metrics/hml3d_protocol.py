@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from motiongen.errors import UserError
@@ -128,7 +127,7 @@ def evaluate_hml3d(
             real = [crop(item, rng) for item in batch]
             made = generate([c for c, _ in chosen], [len(r) for r in real], seed + rep * 100_003 + b)
             text = evaluator.encode_text(*words.encode([t for _, t in chosen])).numpy()
-            real_e, made_e = _encode(evaluator, real), _encode(evaluator, made)
+            real_e, made_e = evaluator.encode_vectors(real).numpy(), evaluator.encode_vectors(made).numpy()
             for key, emb in (("real", real_e), ("made", made_e)):
                 stats[key].append([*pool_top_k(text, emb, 3), matching_distance(text, emb)])
             real_emb.append(real_e)
@@ -153,16 +152,6 @@ def evaluate_hml3d(
     return results
 
 
-def _encode(evaluator, vectors: list[np.ndarray]) -> np.ndarray:
-    from motiongen.models.guo_evaluator import MAX_MOTION_FRAMES
-
-    lengths = torch.tensor([len(v) for v in vectors])
-    padded = torch.zeros(len(vectors), max(MAX_MOTION_FRAMES, int(lengths.max())), vectors[0].shape[-1])
-    for i, v in enumerate(vectors):
-        padded[i, : len(v)] = torch.as_tensor(v)
-    return evaluator.encode_motion(padded, lengths).numpy()
-
-
 def _multimodality(generate, items, evaluator, count: int, repeats: int, rng, seed: int, pairs: int = 10) -> float:
     """Mean distance of `pairs` random pairs among `repeats` generations of one caption, over `count` items."""
     chosen = rng.choice(len(items), min(count, len(items)), replace=False)
@@ -171,7 +160,7 @@ def _multimodality(generate, items, evaluator, count: int, repeats: int, rng, se
         item = items[i]
         caption = item.captions[rng.integers(len(item.captions))][0]
         length = crop(item, rng).shape[0]
-        emb = _encode(evaluator, generate([caption] * repeats, [length] * repeats, seed + k))
+        emb = evaluator.encode_vectors(generate([caption] * repeats, [length] * repeats, seed + k)).numpy()
         first = rng.choice(repeats, min(pairs, repeats), replace=False)
         second = rng.choice(repeats, min(pairs, repeats), replace=False)
         distances.append(np.linalg.norm(emb[first] - emb[second], axis=1).mean())

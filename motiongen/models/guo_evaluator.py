@@ -191,7 +191,11 @@ class GuoEvaluator(nn.Module):
         """`Motion`s -> co-embeddings, via their 263-D HumanML3D vectors."""
         from motiongen.io.humanml3d_vectors import motion_to_vectors
 
-        vecs = [torch.from_numpy(motion_to_vectors(m)) for m in motions]
+        return self.encode_vectors([motion_to_vectors(m) for m in motions])
+
+    def encode_vectors(self, vectors) -> torch.Tensor:
+        """Raw 263-D vectors of several clips ((T_i, 263) each, any lengths) -> co-embeddings."""
+        vecs = [torch.as_tensor(v, dtype=torch.float32) for v in vectors]
         lengths = torch.tensor([len(v) for v in vecs])
         # The convolutions see a little of the padding at a clip's end, so always pad to the
         # protocol's fixed length: a clip's embedding then does not depend on its batch.
