@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from motiongen.motion import rotations as R
-from motiongen.motion.cleanup import _apply, _runs, _smoothstep, _transpose, two_bone_ik
+from motiongen.motion.cleanup import _runs, _smoothstep, _transpose, two_bone_ik
 from motiongen.motion.kinematics import forward_kinematics
 from motiongen.motion.motion import Motion
 from motiongen.motion.skeleton import JOINT_INDEX
@@ -66,7 +66,6 @@ def hold_hands(partner: Motion, other: np.ndarray | Motion) -> Motion:
         local[rows, shoulder] = _transpose(glob[rows, collar]) @ g_shoulder
         local[rows, elbow] = _transpose(g_shoulder) @ g_elbow
         local[rows, wrist] = _transpose(g_elbow) @ glob[rows, wrist]  # the hand keeps its own turn
-        positions[rows, elbow] = p_shoulder + _apply(shoulder_rot, p_elbow - p_shoulder)
     quats = R.matrix_to_quat(torch.from_numpy(local).float()).numpy()
     meta = {**partner.meta, "hand_hold": {"left_frames": held[ARMS[0][3]], "right_frames": held[ARMS[1][3]]}}
     return replace(partner, quats=quats, meta=meta)

@@ -166,11 +166,7 @@ def place_on_path(motion: Motion, path: Motion) -> Motion:
 
 def path_known(path: Motion) -> KnownMotion:
     """The path's root velocity and turning per frame, imputed while sampling (module docstring)."""
-    features = motion_to_features(path)
     imputed = torch.zeros(len(path), FEATURE_DIM, dtype=torch.bool)
     imputed[:, SLICES["root_velocity"]] = True
     imputed[:, SLICES["heading_rate"]] = True  # frame 0's too (zero, as in every clip): it turns the rest
-    known = KnownMotion.empty(len(path))
-    known.features = features * imputed
-    known.imputed = imputed
-    return known
+    return KnownMotion(motion_to_features(path) * imputed, KnownMotion.empty(len(path)).mask, imputed)
