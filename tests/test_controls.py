@@ -76,6 +76,25 @@ def test_meet_keys_reaches_keys_exactly_and_bends_smoothly(walk):
     assert _steps(placed).max() < 2 * _steps(walk).max()  # ...and nothing jumps
 
 
+def test_continuation_goes_on_at_the_prefix_speed(walk):
+    """A generator that stands still after a walking prefix: the frames after the seam start at
+    the walk's speed and change it gradually, instead of stopping dead at the seam."""
+    seam = 20
+    still = Motion(np.repeat(walk.quats[:1], 50, 0), np.repeat(walk.root[:1], 50, 0), walk.fps)
+    target = Motion(still.quats.copy(), still.root.copy(), walk.fps)
+    target.quats[:seam], target.root[:seam] = walk.quats[:seam], walk.root[:seam]
+    is_key = np.arange(50) < seam
+    placed, _ = meet_keys(still, target, is_key)
+    np.testing.assert_array_equal(placed.root[:seam], walk.root[:seam])
+    step = np.linalg.norm(np.diff(placed.root[:, [0, 2]], axis=0), axis=-1)
+    walking = step[seam - 2]
+    assert abs(step[seam - 1] - walking) < 0.05 * walking  # no change of speed at the seam...
+    assert np.abs(np.diff(step[seam - 1 :])).max() < 0.4 * walking  # ...then no jump of speed...
+    assert step[seam + 20 :].max() < 1e-6  # ...and it stands as the generator says after the blends
+    joints = np.linalg.norm(np.diff(placed.positions(), n=2, axis=0), axis=-1).max(-1)
+    assert joints[seam - 2 : seam + 1].max() < 2 * np.abs(np.diff(walk.positions()[:seam], n=2, axis=0)).max()
+
+
 # -- parsing ----------------------------------------------------------------------------------
 
 

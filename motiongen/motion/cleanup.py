@@ -61,6 +61,7 @@ MIN_CONTACT_SECONDS = 0.1  # shorter contacts are flicker
 MAX_SLIDE = 0.25  # m: a foot that slides further while "in contact" takes a new step
 TRIM_SPEED = 0.05  # m/s: a foot faster than this and speeding up is leaving the floor (slowing down: arriving)
 BLEND_SECONDS = 0.15  # a lock fades in and out over this long
+KEEP_BLEND_SECONDS = 0.4  # after frames to keep, the clean-up fades in over this long (from the second frame)
 
 # Steps between two contacts of a foot.
 SWING_CLEARANCE = 0.05  # m: the sole clears the floor by this much mid-step...
@@ -99,7 +100,7 @@ def cleanup(motions: Motion | list[Motion], keep=None) -> Motion | list[Motion]:
 def clean_motion(motion: Motion, keep=None) -> Motion:
     """One person's motion, cleaned (see the module's docstring); `keep` as in `cleanup`."""
     fps, frames = motion.fps, len(motion)
-    free = _free_weight(keep, frames, _frames(BLEND_SECONDS, fps))
+    free = _free_weight(keep, frames, _frames(KEEP_BLEND_SECONDS, fps))
     given, (motion, smoothed) = motion, smooth_shaking(motion, free)
     local = motion.matrices().double()
     positions, glob = (x.numpy() for x in forward_kinematics(local, torch.from_numpy(motion.root).double()))
@@ -395,7 +396,8 @@ def _smooth_lower_bound(shift: np.ndarray, lowest: np.ndarray, fps: float) -> np
 
 
 def _free_weight(keep, frames: int, blend: int) -> np.ndarray:
-    """1 where the clean-up may act, 0 on kept frames, fading in between."""
+    """1 where the clean-up may act, 0 on kept frames and the frame next to them (which goes on
+    from them at their speed), fading in over `blend` frames after that."""
     if keep is None:
         return np.ones(frames)
     keep = np.asarray(keep, bool)
@@ -404,7 +406,7 @@ def _free_weight(keep, frames: int, blend: int) -> np.ndarray:
     if not keep.any():
         return np.ones(frames)
     distance = np.abs(np.arange(frames)[:, None] - np.flatnonzero(keep)[None, :]).min(axis=1)
-    return _smoothstep(distance / (blend + 1))
+    return _smoothstep((distance - 1) / (blend + 1))
 
 
 # -- legs ---------------------------------------------------------------------------------------

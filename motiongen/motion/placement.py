@@ -11,7 +11,9 @@ keyframes) are:
    model cannot know where a later key is; it only knows the key's pose);
 3. what the model still misses at a key (the key's pose and root against those its neighbouring
    generated frames lead to) is faded into those neighbours, over at most `blend_seconds` and at
-   most half the way to the next key, so key frames are met exactly and nothing jumps.
+   most half the way to the next key, so key frames are met exactly and nothing jumps;
+4. next to keys that move (a prefix, an end clip), the generated frames start at the keys' own
+   speed and ease into the model's over `EASE_SECONDS`, so the speed does not jump at the seam.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from motiongen.motion import rotations as R
 from motiongen.motion.motion import Motion
 
 BLEND_SECONDS = 1.0
+EASE_SECONDS = 0.5  # after keys with a speed, the motion goes on at their speed and eases into the model's
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -95,6 +98,7 @@ def meet_keys(motion: Motion, target: Motion, is_key, blend_seconds: float = BLE
         pivot = motion.root[start, [0, 2]].astype(np.float64)
         motion = bend(motion, weight, angle, pivot, target.root[start, [0, 2]] - pivot)
     fixed, miss = _fade_in_residuals(motion, target, is_key, round(blend_seconds * motion.fps))
+    fixed = _ease_out_of_keys(fixed, target, is_key, round(EASE_SECONDS * motion.fps))
     return fixed, {**miss, "unbent_root_m": unbent}
 
 
@@ -111,6 +115,41 @@ def _predicted(motion: Motion, frame: int, step: int) -> tuple[torch.Tensor, np.
         return q[near], motion.root[near]
     speed = R.quat_mul(_conj(q[far]), q[near])  # far -> near, in each joint's parent frame
     return R.quat_mul(q[near], speed), 2 * motion.root[near] - motion.root[far]
+
+
+def _ease_out_of_keys(motion: Motion, target: Motion, is_key: np.ndarray, frames: int) -> Motion:
+    """Next to each run of two or more keys, the generated frames go from the keys' motion
+    continued at its speed (each joint at constant angular speed, the root at constant velocity)
+    to the model's own, with a smoothstep weight over `frames` frames and at most half the way to
+    the next key: the speed is continuous at the seam, the change of speed spread over the ease."""
+    quats, root = motion.quats.copy(), motion.root.copy()
+    runs = key_runs(is_key)
+    for first, last in runs:
+        if last == first:
+            continue  # a lone pose has no speed
+        for side, edge in ((1, last), (-1, first)):
+            others = [a for a, _ in runs if a > edge] if side > 0 else [b for _, b in runs if b < edge]
+            gap = min((abs(o - edge) for o in others), default=2 * frames)
+            n = min(frames, (gap - 1) // 2)
+            span = edge + side * np.arange(1, n + 1)
+            span = span[(span >= 0) & (span < len(motion))]
+            if not len(span):
+                continue
+            steps = np.arange(1, len(span) + 1)
+            q = torch.from_numpy(target.quats)
+            speed = R.quat_to_axis_angle(R.quat_mul(_conj(q[edge - side]), q[edge]))  # one frame on, per joint
+            on = R.quat_mul(
+                q[edge].expand(len(span), -1, -1),
+                R.axis_angle_to_quat(speed * torch.from_numpy(steps).float()[:, None, None]),
+            )
+            velocity = target.root[edge] - target.root[edge - side]
+            weight = _smoothstep(steps / (len(span) + 1))
+            made = torch.from_numpy(quats[span])
+            quats[span] = R.quat_slerp(on, made, torch.from_numpy(weight).float()[:, None, None]).numpy()
+            root[span] = (1 - weight[:, None]) * (target.root[edge] + steps[:, None] * velocity) + weight[
+                :, None
+            ] * root[span]
+    return replace(motion, quats=quats, root=root.astype(np.float32), meta=dict(motion.meta))
 
 
 def _fade_in_residuals(motion: Motion, target: Motion, is_key: np.ndarray, radius: int) -> tuple[Motion, dict]:
