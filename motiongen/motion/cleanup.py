@@ -41,6 +41,10 @@ LEGS = (  # hip, knee, ankle, toes
     tuple(_J[n] for n in ("left_hip", "left_knee", "left_ankle", "left_foot")),
     tuple(_J[n] for n in ("right_hip", "right_knee", "right_ankle", "right_foot")),
 )
+# The global rotations the leg IK reads: the pelvis, and each leg's hip, knee and ankle (columns
+# of `glob` in LEG_GLOBALS).
+GLOBAL_JOINTS = (_J["pelvis"], *LEGS[0][:3], *LEGS[1][:3])
+LEG_GLOBALS = ((0, 1, 2, 3), (0, 4, 5, 6))  # pelvis, hip, knee, ankle of the left and right leg
 
 # How far each joint centre sits above the floor when it touches it: the sole under the foot
 # joints, the skin elsewhere.
@@ -102,13 +106,11 @@ def clean_motion(motion: Motion, keep=None) -> Motion:
     fps, frames = motion.fps, len(motion)
     free = _free_weight(keep, frames, _frames(KEEP_BLEND_SECONDS, fps))
     given, (motion, smoothed) = motion, smooth_shaking(motion, free)
-    local = motion.matrices().double()
-    positions, glob = (x.numpy() for x in forward_kinematics(local, torch.from_numpy(motion.root).double()))
-    local = local.numpy()
+    positions, glob = _kinematics(motion)  # this function's own: changed in place below
 
     # The body onto the floor first: a hovering body's feet only touch it afterwards.
     shift = root_height_shift(positions, detect_contacts(positions, fps), fps) * free
-    positions = positions + shift[:, None, None] * [0.0, 1.0, 0.0]
+    positions[..., 1] += shift[:, None]
 
     # Where each foot joint should be: its lock point while in contact, blended in and out. A
     # foot follows its locked ankle (the toes turn onto their own lock too), else its locked toes.
@@ -124,15 +126,14 @@ def clean_motion(motion: Motion, keep=None) -> Motion:
     move[..., 1] += np.repeat(lift, 2, axis=1)
 
     changed = np.abs(move).reshape(frames, 2, 6).max(axis=-1) > 0  # [T, 2]
-    if changed.any():
-        local, positions = _pose_legs(local, glob, positions, move, changed)
+    leg_rotations = _pose_legs(glob, positions, move, changed)
     # Re-posed legs may reach lower than before: the body comes up out of the floor if so.
     shift += _smooth_lower_bound(np.zeros(frames), _lowest_allowed(positions), fps) * free
 
     quats = motion.quats.copy()
     rows, sides = np.nonzero(changed)
     joints = np.array(LEGS)[sides, :3]  # hip, knee, ankle of each changed leg
-    quats[rows[:, None], joints] = R.matrix_to_quat(torch.from_numpy(local[rows[:, None], joints]).float()).numpy()
+    quats[rows[:, None], joints] = R.matrix_to_quat(torch.from_numpy(leg_rotations).float()).numpy()
     root = motion.root.copy()
     root[:, 1] += shift.astype(np.float32)
     if keep is not None:  # exactly as given, not merely within float error
@@ -412,34 +413,55 @@ def _free_weight(keep, frames: int, blend: int) -> np.ndarray:
 # -- legs ---------------------------------------------------------------------------------------
 
 
-def _pose_legs(local, glob, positions, move, changed) -> tuple[np.ndarray, np.ndarray]:
-    """Leg rotations that move the foot joints by `move` [T, 4, 3] (world space) in the frames
-    and legs where `changed` [T, 2]: new local rotations [T, 22, 3, 3] and global positions.
+def _kinematics(motion: Motion, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Global positions [T, 22, 3] and the global rotations of GLOBAL_JOINTS [T, 7, 3, 3], in
+    float64, by forward kinematics over `chunk` frames at a time: a ten-minute clip needs these,
+    not all its rotation matrices (several times the memory)."""
+    positions = np.empty(motion.quats.shape[:2] + (3,))
+    glob = np.empty((len(motion), len(GLOBAL_JOINTS), 3, 3))
+    for start in range(0, len(motion), chunk):
+        part = slice(start, start + chunk)
+        local = R.quat_to_matrix(torch.from_numpy(motion.quats[part]).double())
+        pos, rot = forward_kinematics(local, torch.from_numpy(motion.root[part]).double())
+        positions[part], glob[part] = pos.numpy(), rot[:, list(GLOBAL_JOINTS)].numpy()
+    return positions, glob
 
-    `glob`: global rotations; `positions`: global positions after the root shift. The ankle goes
-    to its target by IK; the foot keeps its world orientation, turned only where the toes move
-    unlike the ankle.
+
+def _pose_legs(glob, positions, move, changed) -> np.ndarray:
+    """Re-poses the legs so that the foot joints move by `move` [T, 4, 3] (world space) in the
+    frames and legs where `changed` [T, 2]. Returns the new local rotations [N, 3, 3, 3] of the
+    hip, knee and ankle of each changed leg (in the order of np.nonzero(changed)) and updates
+    `positions` (global, after the root shift) in place.
+
+    `glob`: global rotations of GLOBAL_JOINTS. The ankle goes to its target by IK; the foot keeps
+    its world orientation, turned only where the toes move unlike the ankle.
     """
     rows, sides = np.nonzero(changed)
+    if not len(rows):
+        return np.zeros((0, 3, 3, 3))
     hip, knee, ankle, toe = np.array(LEGS)[sides].T
+    g_pelvis, g_hip, g_knee, g_ankle = (glob[rows, k] for k in np.array(LEG_GLOBALS)[sides].T)
     move = move.reshape(-1, 2, 2, 3)[rows, sides]  # [N, 2, 3]: ankle, toes
     p_hip, p_knee, p_ankle, p_toe = (positions[rows, j] for j in (hip, knee, ankle, toe))
-    hip_rot, knee_rot = two_bone_ik(p_hip, p_knee, p_ankle, p_ankle + move[:, 0], glob[rows, knee])
+    hip_rot, knee_rot = two_bone_ik(p_hip, p_knee, p_ankle, p_ankle + move[:, 0], g_knee)
     foot = p_toe - p_ankle
     aim = _rotation_between(foot, foot + move[:, 1] - move[:, 0])
-    g_hip = hip_rot @ glob[rows, hip]
-    g_knee = knee_rot @ glob[rows, knee]
-    local = local.copy()
-    local[rows, hip] = _transpose(glob[rows, 0]) @ g_hip  # the hips' parent is the pelvis
-    local[rows, knee] = _transpose(g_hip) @ g_knee
-    local[rows, ankle] = _transpose(g_knee) @ aim @ glob[rows, ankle]
+    new_hip = hip_rot @ g_hip
+    new_knee_rot = knee_rot @ g_knee
+    local = np.stack(
+        [
+            _transpose(g_pelvis) @ new_hip,  # the hips' parent is the pelvis
+            _transpose(new_hip) @ new_knee_rot,
+            _transpose(new_knee_rot) @ aim @ g_ankle,
+        ],
+        axis=1,
+    )
     # Where the leg joints are now (nothing else moved).
     new_knee = p_hip + _apply(hip_rot, p_knee - p_hip)
     new_ankle = new_knee + _apply(knee_rot, p_ankle - p_knee)
-    positions = positions.copy()
     positions[rows, knee], positions[rows, ankle] = new_knee, new_ankle
     positions[rows, toe] = new_ankle + _apply(aim, foot)
-    return local, positions
+    return local
 
 
 def two_bone_ik(hip, knee, ankle, target, knee_rot) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ from motiongen.motion.kinematics import forward_kinematics, inverse_kinematics
 from motiongen.motion.skeleton import MIRROR_INDEX, NUM_JOINTS
 
 DEFAULT_FPS = 20.0
+POSITION_CHUNK = 2048  # frames per forward-kinematics pass
 
 
 @dataclass
@@ -69,9 +70,14 @@ class Motion:
         return R.quat_to_matrix(torch.from_numpy(self.quats))
 
     def positions(self) -> np.ndarray:
-        """Global joint positions (T, 22, 3) by forward kinematics."""
-        pos, _ = forward_kinematics(self.matrices(), torch.from_numpy(self.root))
-        return pos.numpy()
+        """Global joint positions (T, 22, 3) by forward kinematics (in chunks of frames, so that
+        the memory for a long clip is its positions, not several copies of its rotations)."""
+        out = np.empty((len(self), self.quats.shape[1], 3), np.result_type(self.quats, self.root))
+        for start in range(0, len(self), POSITION_CHUNK):
+            part = slice(start, start + POSITION_CHUNK)
+            rot = R.quat_to_matrix(torch.from_numpy(self.quats[part]))
+            out[part] = forward_kinematics(rot, torch.from_numpy(self.root[part]))[0].numpy()
+        return out
 
     # -- edits (each returns a new Motion) ----------------------------------------------
     def slice(self, start: int, stop: int | None = None) -> Motion:
