@@ -23,6 +23,12 @@ and clean-up included):
 - path: the clip's own root path (its first 6 s, with its headings) as --path: how far the
   output's root is from it (cm), and the output's foot skating and jitter beside the real clip's
   (motiongen/metrics/physics.py).
+- path checks (`--only path_checks`, not in the default set): the prompt checks of
+  benchmarks/prompt_checks.py whose measure is about the body, not where it goes (foot lift,
+  time upside down, head height, kicks and punches, arms; plus the legs' swing for walks and runs),
+  each prompt once with the root path of a real clip of its action (corpus v2, any split: a path
+  the action really takes) as --path, and once without a path, over --seeds seeds: does the body
+  still do what the text says while it follows the path?
 - long motion: a timeline of --long-minutes each (in a fresh process each): peak resident memory,
   its growth over the memory after the first window, wall time, and the jerk at window seams over
   the median jerk.
@@ -233,6 +239,88 @@ def bench_path(pipe, clips, sampling, fps):
     return rows
 
 
+# Measures a path decides (how far and which way the body goes), left out of the path checks.
+PATH_DECIDES = ("speed", "pace", "travel", "turn")
+# Walks and runs on a path: the legs swing as in walking (real walks 0.20-0.28 m, runs 0.19-0.34).
+LEG_CHECKS = [
+    ("a person walks forward", 4, "step_swing", None, ">", 0.15, "walk"),
+    ("a person runs forward", 4, "step_swing", None, ">", 0.15, "run"),
+    ("a person sprints", 4, "step_swing", None, ">", 0.15, "run"),
+]
+
+
+def path_checks() -> list[tuple]:
+    """The prompt checks about the body, one part per prompt (no "..., then ..." halves)."""
+    from prompt_checks import CHECKS, EXTRA_CHECKS, V2_CHECKS
+
+    return LEG_CHECKS + [
+        check
+        for check in CHECKS + EXTRA_CHECKS + V2_CHECKS
+        if check[2] not in PATH_DECIDES and check[3] not in ("first", "second")
+    ]
+
+
+def action_path(clips, action: str, seconds: float, fps: float, k: int):
+    """The root path (with headings) of the first `seconds` of the longest real clip of `action`,
+    placed somewhere of its own."""
+    from motiongen.pipelines.path import path_motion
+
+    clip = max((c for c in clips if c.action == action), key=lambda c: c.motion.duration)
+    real = placed(clip.motion, k).resampled(fps)
+    real = real.slice(0, min(len(real), round(seconds * fps) + 1))
+    table = np.column_stack([np.arange(len(real)) / fps, real.root[:, 0], real.root[:, 2],
+                             np.degrees(np.unwrap(real.heading()))])  # fmt: skip
+    return path_motion(table, fps), clip.name
+
+
+def bench_path_checks(pipe, sampling, fps, seeds: int):
+    from dataclasses import replace
+
+    from prompt_checks import measure, passes
+
+    from motiongen.data.corpus import load_corpus
+    from motiongen.pipelines.complete import Controls, complete
+
+    clips = load_corpus(None, corpus="v2", progress=False)
+    checks = path_checks()
+    made: dict[str, dict] = {}
+    for k, (prompt, seconds, _, _, _, _, action) in enumerate(checks):
+        if prompt in made:
+            continue
+        path, source = action_path(clips, action, seconds, fps, k)
+        runs = {"free": [], "path": [], "path_cm": []}
+        for seed in range(seeds):
+            seeded = replace(sampling, seed=seed)
+            runs["free"].append(complete(pipe, prompt, Controls(), float(seconds), seeded))
+            out = complete(pipe, prompt, Controls(path=path), None, seeded)
+            runs["path"].append(out)
+            runs["path_cm"].append(
+                100 * float(np.linalg.norm(out.root[:, [0, 2]] - path.root[:, [0, 2]], axis=-1).mean())
+            )
+        made[prompt] = {**runs, "source": source}
+        print(f"path checks: {prompt}", file=sys.stderr)
+    rows = []
+    for prompt, _, name, part, test, threshold, _ in checks:
+        runs = made[prompt]
+        free = [measure(m, name, part) for m in runs["free"]]
+        on_path = [measure(m, name, part) for m in runs["path"]]
+        rows.append(
+            {
+                "prompt": prompt,
+                "measure": name,
+                "test": f"{test} {threshold}",
+                "path_from": runs["source"],
+                "free_passed": sum(passes(v, test, threshold) for v in free),
+                "path_passed": sum(passes(v, test, threshold) for v in on_path),
+                "seeds": seeds,
+                "free_median": statistics.median(free),
+                "path_median": statistics.median(on_path),
+                "path_cm_mean": statistics.mean(runs["path_cm"]),
+            }
+        )
+    return rows
+
+
 def status_mb(key: str = "VmRSS") -> float:
     """A memory line of /proc/self/status (VmRSS: resident now; VmHWM: peak since start or reset), MB."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -310,6 +398,7 @@ def write_strips(pipe, sampling, folder: Path) -> list[Path]:
     from motiongen.pipelines.timeline import parse_timeline
     from motiongen.render.strip import write
 
+    folder.mkdir(parents=True, exist_ok=True)
     clips = {c.name: c.motion for c in load_corpus(corpus="builtin", progress=False)}
     walk = align(clips["walk"], 0, np.array([2.0, -1.0]), np.pi / 2)
     jump = clips.get("jump", walk)
@@ -350,7 +439,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--strips", type=Path)
-    parser.add_argument("--only", default="continuation,keys,keep,path,long")
+    parser.add_argument("--only", default="continuation,keys,keep,path,long",
+                        help="sections, comma-separated; path_checks is also one")  # fmt: skip
+    parser.add_argument("--seeds", type=int, default=5, help="seeds per prompt for path_checks")
     parser.add_argument("--long-child", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.long_child:
@@ -369,6 +460,7 @@ def main() -> None:
         ("keys", lambda: bench_keys(pipe, clips, sampling, fps)),
         ("keep", lambda: bench_keep(pipe, clips, sampling)),
         ("path", lambda: bench_path(pipe, clips, sampling, fps)),
+        ("path_checks", lambda: bench_path_checks(pipe, sampling, fps, args.seeds)),
         ("long", lambda: bench_long(args)),
     ):
         if name in only:
@@ -444,6 +536,21 @@ def report(results: dict) -> str:
         lines += [f"| {r['clip']} | {r['caption']} | {r['speed_m_s']:.2f} | {r['skating']:.2f} / {r['real_skating']:.2f} | "
                   f"{r['jitter']:.0f} / {r['real_jitter']:.0f} |" for r in rows]  # fmt: skip
         lines.append("")
+    if "path_checks" in results:
+        rows = results["path_checks"]
+        free, on_path = sum(r["free_passed"] for r in rows), sum(r["path_passed"] for r in rows)
+        total = sum(r["seeds"] for r in rows)
+        lines += [
+            "| prompt | measure | pass if | path from | seeds passing, no path | on the path | median, no path | on the path |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        lines += [f"| {r['prompt']} | {r['measure']} | {r['test']} | {r['path_from']} | {r['free_passed']}/{r['seeds']} | "
+                  f"{r['path_passed']}/{r['seeds']} | {r['free_median']:.2f} | {r['path_median']:.2f} |" for r in rows]  # fmt: skip
+        lines += [
+            f"\nseed checks passed: {free}/{total} without a path, {on_path}/{total} on the path; root off the path "
+            f"{statistics.mean(r['path_cm_mean'] for r in rows):.2f} cm on average",
+            "",
+        ]
     if "long" in results:
         lines += ["| timeline | frames | windows | peak RSS of the process (MB) | RSS after warm-up (MB) | peak RSS while "
                   "generating (MB) | wall (s) | seam jerk / median (median, max) |",

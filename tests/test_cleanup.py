@@ -187,9 +187,34 @@ def test_kept_frames_stay_exactly_as_given():
     cleaned = cleanup(motion, keep=keep)
     np.testing.assert_array_equal(cleaned.quats[:10], motion.quats[:10])
     np.testing.assert_array_equal(cleaned.root[:10], motion.root[:10])
-    assert _lowest_surface(cleaned.slice(16)) >= -SINK_TOLERANCE - 1e-4  # fixed after a short fade
+    # the frame next to them goes on from them as it was placed; the rest is fixed after a short fade
+    np.testing.assert_allclose(cleaned.positions()[10], motion.positions()[10], atol=1e-6)
+    assert _lowest_surface(cleaned.slice(20)) >= -SINK_TOLERANCE - 1e-4
     with pytest.raises(ValueError, match="one entry per frame"):
         cleanup(motion, keep=keep[:5])
+
+
+def test_long_clips_are_cleaned_in_chunks_with_the_same_result(monkeypatch):
+    """Forward kinematics in chunks of frames (flat memory for clips of minutes) gives the same
+    positions as in one piece, across chunk boundaries."""
+    from motiongen.motion import cleanup as module
+    from motiongen.motion import motion as motion_module
+
+    walk = synthetic_walk()
+    positions, glob = module._kinematics(walk, chunk=7)
+    np.testing.assert_allclose(positions, walk.positions(), atol=1e-5)
+    _, whole = module._kinematics(walk, chunk=len(walk))
+    np.testing.assert_array_equal(glob, whole)
+    monkeypatch.setattr(motion_module, "POSITION_CHUNK", 5)
+    chunked = walk.positions()
+    monkeypatch.setattr(motion_module, "POSITION_CHUNK", len(walk))
+    np.testing.assert_array_equal(chunked, walk.positions())
+    whole_clip = cleanup(walk)
+    in_one_piece = module._kinematics
+    monkeypatch.setattr(module, "_kinematics", lambda motion: in_one_piece(motion, chunk=7))
+    in_chunks = cleanup(walk)
+    np.testing.assert_allclose(in_chunks.quats, whole_clip.quats, atol=1e-6)
+    np.testing.assert_allclose(in_chunks.root, whole_clip.root, atol=1e-6)
 
 
 def test_short_and_still_clips():

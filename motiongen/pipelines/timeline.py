@@ -159,6 +159,7 @@ def generate_features(
             contexts[current], k[None], km[None], [generator], scheduler, sampling.steps, guidance, False, imputed
         )[0]
         fade = torch.linspace(0, 1, done - begin - fixed + 2)[1:-1, None]  # old -> new over the overlap
+        fade = fade * fade * (3 - 2 * fade)  # smoothstep: no change of speed where the fade starts and ends
         made[fixed : done - begin] = (1 - fade) * out[begin + fixed : done] + fade * made[fixed : done - begin]
         out[begin:stop] = made
     return out
