@@ -4,14 +4,17 @@
     .venv/bin/python benchmarks/bench_dance.py memory --checkpoint checkpoints/dance
 
 quality: beat alignment (BAS, metrics/dance.py) of
-  - the model's dance for each held-out song (what `motiongen dance` gives: cleaned up),
-  - the same model given another held-out song's music, scored against the song that plays,
+  - the model's dance for each held-out song (what `motiongen dance` gives: put on the beats and
+    cleaned up),
+  - the same dance in the model's own timing (not put on the beats: `on_beat=False`),
+  - the same pipeline given another held-out song's music, scored against the song that plays,
   - the held-out real dance takes retimed onto the songs (data/dance_pairs.py: the training recipe),
   - the held-out real dance takes placed at a random offset in the songs, not retimed (baseline);
   PFC of the generated and the real dance; FID_k and FID_g (metrics/dance.py, our kinetic and
   geometric features) of 2-s windows of the generated dances against 2-s windows of the held-out
   real takes, beside the same distance between two halves of the real takes (split by take: the
-  floor such small sets give); speed in seconds of dance per wall-clock second.
+  floor such small sets give); jitter with and without the retiming; speed in seconds of dance per
+  wall-clock second.
 memory: peak resident memory of `motiongen dance SONG -o x.npz` for a 30-s and a 5-min song (the
 held-out songs joined), each in its own process (GNU time).
 """
@@ -48,6 +51,7 @@ def quality(args) -> dict:
         motion_bas,
         physical_foot_contact,
     )
+    from motiongen.metrics.physics import jitter
     from motiongen.pipelines.dance import MusicToDancePipeline
 
     torch.set_num_threads(args.threads)
@@ -79,12 +83,19 @@ def quality(args) -> dict:
         wall += time.perf_counter() - t0
         made += dancer.duration
         wrong = pipe(cut(other), text=caption, num_inference_steps=args.steps, seed=i, progress=False)
+        own_timing = pipe(music, text=caption, num_inference_steps=args.steps, seed=i, progress=False, on_beat=False)
         positions = dancer.positions()
         add_windows("generated", positions)
+        if args.plot and i == 0:
+            plot_on_beat(args.plot, [("model's own timing", own_timing), ("on the beats (what the command writes)", dancer)],
+                         music.beats, f"{name}, {caption}")  # fmt: skip
         rows.append({
             "song": name, "tempo": round(song.tempo, 1), "caption": caption, "wrong_song": other_name,
             "bas": motion_bas(positions, 20.0, music.beats),
             "bas_wrong_song": motion_bas(wrong.positions(), 20.0, music.beats),
+            "bas_model_timing": motion_bas(own_timing.positions(), 20.0, music.beats),
+            "on_beat": dancer.meta["on_beat"],
+            "jitter": jitter(positions, 20.0), "jitter_model_timing": jitter(own_timing.positions(), 20.0),
             "pfc": physical_foot_contact(positions, 20.0),
         })  # fmt: skip
     real = {"retimed": [], "random_offset": [], "pfc": []}
@@ -121,6 +132,11 @@ def quality(args) -> dict:
         "songs": [n for n, _ in songs], "takes": [t.name for t in takes],
         "bas_generated": mean([r["bas"] for r in rows]),
         "bas_generated_wrong_song": mean([r["bas_wrong_song"] for r in rows]),
+        "bas_generated_model_timing": mean([r["bas_model_timing"] for r in rows]),
+        "beats_moved_onto_music_beats": round(sum(r["on_beat"]["on_beat"] for r in rows)
+                                              / max(sum(r["on_beat"]["dance_beats"] for r in rows), 1), 3),
+        "jitter_generated": mean([r["jitter"] for r in rows]),
+        "jitter_model_timing": mean([r["jitter_model_timing"] for r in rows]),
         "bas_real_retimed": mean(real["retimed"]),
         "bas_real_random_offset": mean(real["random_offset"]),
         "pfc_generated": mean([r["pfc"] for r in rows]),
@@ -158,6 +174,39 @@ def memory(args) -> dict:
     return out
 
 
+def plot_on_beat(path: Path, dances, music_beats, title: str, seconds: float = 8.0) -> None:
+    """The body's speed (mean joint speed, smoothed as for beat finding) over the first `seconds`
+    of each dance, one panel each: music beats as grey lines, the dance's kinematic beats as dots."""
+    from PIL import Image, ImageDraw
+    from scipy.ndimage import gaussian_filter1d
+
+    from motiongen.metrics.dance import BEAT_SMOOTHING_S, joint_speed, kinematic_beats, motion_bas
+
+    width, panel, margin = 1200, 170, 40
+    image = Image.new("RGB", (width, 30 + panel * len(dances)), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((margin, 8), title, fill="black")
+    x = lambda t: margin + (width - 2 * margin) * t / seconds  # noqa: E731
+    for k, (label, motion) in enumerate(dances):
+        top = 30 + k * panel
+        frames = int(seconds * motion.fps)
+        speed = gaussian_filter1d(joint_speed(motion.positions(), motion.fps), BEAT_SMOOTHING_S * motion.fps)[:frames]
+        y = lambda v: top + panel - 25 - (panel - 50) * v / max(speed.max(), 1e-6)  # noqa: E731, B023
+        for b in music_beats[music_beats < seconds]:
+            draw.line([(x(b), top + 18), (x(b), top + panel - 20)], fill=(190, 190, 190), width=2)
+        draw.line([(x(f / motion.fps), y(v)) for f, v in enumerate(speed)], fill=(40, 110, 200), width=2)
+        beats = kinematic_beats(motion.positions(), motion.fps)
+        for f in beats[beats < frames]:
+            cx, cy = x(f / motion.fps), y(speed[f])
+            draw.ellipse([cx - 5, cy - 5, cx + 5, cy + 5], fill=(230, 97, 40))
+        bas = motion_bas(motion.positions(), motion.fps, music_beats)
+        draw.text(
+            (margin, top + 2), f"{label}: BAS {bas:.2f} (grey: music beats; orange: the body's pauses)", fill="black"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("part", choices=("quality", "memory"))
@@ -169,6 +218,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "cache" / "bench_dance")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--plot", type=Path, default=None, help="quality: picture of the first song's dance on its beats"
+    )
     args = parser.parse_args()
     result = quality(args) if args.part == "quality" else memory(args)
     text = json.dumps(result, indent=1)

@@ -26,6 +26,12 @@ def dance(
     steps: int = typer.Option(20, "--steps", help="Sampling steps per window (DDIM)."),
     guidance: float = typer.Option(2.0, "--guidance", help="Classifier-free guidance scale (music and text)."),
     checkpoint: Path = typer.Option(None, "--checkpoint", help="Dance pipeline folder (default: checkpoints/dance)."),
+    on_beat: bool = typer.Option(
+        True,
+        "--on-beat/--own-timing",
+        help="Retime the dance so that its pauses and accents land on the song's beats (default), "
+        "or keep the model's own timing.",
+    ),
     couple: bool = typer.Option(
         False,
         "--couple",
@@ -70,7 +76,7 @@ def dance(
     music = music_features(song, start, seconds)  # bad audio: one line, before the model loads
     pipe = MusicToDancePipeline.from_pretrained(checkpoint or default_checkpoint())
     motion = pipe(music, text=text, num_inference_steps=steps, guidance_scale=guidance, seed=seed,
-                  progress=show_progress(quiet))  # fmt: skip
+                  progress=show_progress(quiet), on_beat=on_beat)  # fmt: skip
     motion.meta["music"] = song.name
     people = motion
     if couple:

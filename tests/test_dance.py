@@ -77,6 +77,33 @@ def test_incompatible_tempo_gives_no_pair():
     assert warp_anchors(beats, np.arange(60) * 0.3, 0, random.Random(0)) is not None  # dance on every other beat
 
 
+def test_a_dance_is_put_on_the_music_beats():
+    """Pauses every 0.5 s, music beats every 0.5 s but 0.15 s later: after the retiming every
+    pause sits on a beat (within a frame), the clip keeps its length, and BAS goes up."""
+    from motiongen.motion.on_beat import beat_anchors, put_on_beats
+
+    motion = pulsing(8.0, 0.5)
+    music = 0.15 + np.arange(20) * 0.5
+    before = kinematic_beats(motion.positions(), 20.0) / 20.0
+    retimed, record = put_on_beats(motion, music)
+    assert len(retimed) == len(motion) and retimed.fps == motion.fps
+    after = kinematic_beats(retimed.positions(), 20.0) / 20.0
+    distance = np.abs(after[:, None] - music[None]).min(1)
+    assert distance.max() <= 0.051, distance
+    assert beat_alignment_score(after, music) > 0.9 > 0.5 > beat_alignment_score(before, music)
+    assert record["on_beat"] == record["dance_beats"] == len(before)
+    # the same, 2 s into a song whose beats are given in song time
+    shifted, _ = put_on_beats(motion, music + 2.0, start_s=2.0)
+    np.testing.assert_allclose(shifted.root, retimed.root, atol=1e-6)
+    # a beat too far from every music beat stays; a change of speed beyond the limit is refused
+    anchors = beat_anchors(np.array([1.0, 2.0, 3.0]), np.array([1.05, 2.45, 3.0, 3.5]))  # period 0.55
+    np.testing.assert_allclose(anchors, [[1.0, 1.05], [3.0, 3.0]])
+    assert len(beat_anchors(np.array([1.0, 1.1]), np.array([1.0, 1.5, 2.0]))) == 1
+    # music without beats (silence) leaves the dance as it is
+    same, record = put_on_beats(motion, np.zeros(0))
+    assert same is motion and record["on_beat"] == 0
+
+
 def tiny_pipeline(max_frames: int = 40):
     from diffusers import DDIMScheduler
 
@@ -121,6 +148,12 @@ def test_pipeline_dances_a_whole_song_in_windows_deterministically(tmp_path):
     assert np.array_equal(dancer.quats, again.quats)
     other = pipe(music, num_inference_steps=2, progress=False, cleanup=False, seed=1)
     assert not np.allclose(dancer.quats, other.quats)
+    own_timing = pipe(music, num_inference_steps=2, progress=False, cleanup=False, on_beat=False)
+    assert "on_beat" not in own_timing.meta and len(own_timing) == len(dancer)
+    record = dancer.meta["on_beat"]  # the retiming says what it moved
+    assert 0 <= record["on_beat"] <= record["dance_beats"]
+    if record["on_beat"] >= 2:
+        assert not np.allclose(dancer.quats, own_timing.quats)
     pipe.save_pretrained(str(tmp_path / "dance"), safe_serialization=True)
     loaded = MusicToDancePipeline.from_pretrained(tmp_path / "dance")
     assert np.allclose(

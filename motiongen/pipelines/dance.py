@@ -80,9 +80,12 @@ class MusicToDancePipeline(DiffusionPipeline):
         sampler: str = "ddim",
         progress: bool = True,
         cleanup: bool = True,
+        on_beat: bool = True,
     ) -> Motion:
         """A dancer for all of `music` (one frame per music frame). `text` optionally names the
-        style ("a person dances salsa")."""
+        style ("a person dances salsa"). With `cleanup` the physical clean-up runs on it; then,
+        with `on_beat`, it is retimed so that its pauses and accents land on the song's beats
+        (motiongen/motion/on_beat.py; recorded in `meta["on_beat"]`)."""
         if text is not None and not text.strip():
             raise UserError('the text is empty; leave --text out or name a dance, e.g. "a person dances salsa"')
         if guidance_scale < 0:
@@ -120,6 +123,10 @@ class MusicToDancePipeline(DiffusionPipeline):
             start = time.perf_counter()
             motion = physical_cleanup([motion])[0]
             self.last_timing["cleanup_s"] = time.perf_counter() - start
+        if on_beat:
+            from motiongen.motion.on_beat import put_on_beats
+
+            motion, motion.meta["on_beat"] = put_on_beats(motion, music.beats)
         return motion
 
     def _dance(self, music, text_cond, generator, scheduler, steps, guidance, progress) -> torch.Tensor:
