@@ -82,15 +82,21 @@ def warp_anchors(dance_beats_s, music_beats_s, start_beat: int, rng: random.Rand
     for b in dance_beats_s:
         target = start + stretch * (b - dance_beats_s[0])
         g = grid[np.abs(grid - target).argmin()]
-        if anchors:
-            pb, pg = anchors[-1]
-            local = (g - pg) / max(b - pb, 1e-6)
-            if g <= pg or not LOCAL_WARP_RANGE[0] <= local <= LOCAL_WARP_RANGE[1]:
-                continue
-        anchors.append((b, g))
+        if keeps_pace(anchors, b, g):
+            anchors.append((b, g))
     if len(anchors) < 2:
         return None
     return np.asarray(anchors, np.float64), stretch
+
+
+def keeps_pace(anchors: list[tuple[float, float]], clip_time: float, song_time: float) -> bool:
+    """Whether matching `clip_time` to `song_time` after the (clip time, song time) matches
+    `anchors` keeps both in order and the stretch since the last match within LOCAL_WARP_RANGE."""
+    if not anchors:
+        return True
+    last_clip, last_song = anchors[-1]
+    local = (song_time - last_song) / max(clip_time - last_clip, 1e-6)
+    return song_time > last_song and LOCAL_WARP_RANGE[0] <= local <= LOCAL_WARP_RANGE[1]
 
 
 def warp_times(anchors: np.ndarray, stretch: float, song_times: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
-from motiongen.data.dance_pairs import LOCAL_WARP_RANGE, beat_period, dance_beats, resample_at
+from motiongen.data.dance_pairs import beat_period, dance_beats, keeps_pace, resample_at
 from motiongen.motion.motion import Motion
 
 MAX_SHIFT = 0.5  # of a beat period: a dance beat this far from every music beat stays where it is
@@ -36,14 +36,8 @@ def beat_anchors(dance_beats_s: np.ndarray, music_beats_s: np.ndarray) -> np.nda
     anchors: list[tuple[float, float]] = []
     for b in np.asarray(dance_beats_s, np.float64):
         g = float(music[np.abs(music - b).argmin()])
-        if abs(g - b) > MAX_SHIFT * period:
-            continue
-        if anchors:
-            pb, pg = anchors[-1]
-            local = (g - pg) / max(b - pb, 1e-6)
-            if g <= pg or not LOCAL_WARP_RANGE[0] <= local <= LOCAL_WARP_RANGE[1]:
-                continue
-        anchors.append((b, g))
+        if abs(g - b) <= MAX_SHIFT * period and keeps_pace(anchors, b, g):
+            anchors.append((b, g))
     return np.asarray(anchors, np.float64).reshape(-1, 2)
 
 
