@@ -26,7 +26,13 @@ from dataclasses import replace
 
 import numpy as np
 import torch
-from scipy.ndimage import gaussian_filter1d, maximum_filter1d, minimum_filter1d, uniform_filter1d
+from scipy.ndimage import (
+    distance_transform_edt,
+    gaussian_filter1d,
+    maximum_filter1d,
+    minimum_filter1d,
+    uniform_filter1d,
+)
 from scipy.spatial.transform import Rotation
 
 from motiongen.data.floor import _BODY_RADIUS, _SOLE
@@ -406,7 +412,7 @@ def _free_weight(keep, frames: int, blend: int) -> np.ndarray:
         raise ValueError(f"keep must have one entry per frame ({frames}), got shape {keep.shape}")
     if not keep.any():
         return np.ones(frames)
-    distance = np.abs(np.arange(frames)[:, None] - np.flatnonzero(keep)[None, :]).min(axis=1)
+    distance = distance_transform_edt(~keep)  # frames to the nearest kept frame
     return _smoothstep((distance - 1) / (blend + 1))
 
 
