@@ -419,17 +419,17 @@ def _free_weight(keep, frames: int, blend: int) -> np.ndarray:
 # -- legs ---------------------------------------------------------------------------------------
 
 
-def _kinematics(motion: Motion, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
-    """Global positions [T, 22, 3] and the global rotations of GLOBAL_JOINTS [T, 7, 3, 3], in
-    float64, by forward kinematics over `chunk` frames at a time: a ten-minute clip needs these,
-    not all its rotation matrices (several times the memory)."""
+def _kinematics(motion: Motion, joints=GLOBAL_JOINTS, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Global positions [T, 22, 3] and the global rotations of `joints` [T, len(joints), 3, 3],
+    in float64, by forward kinematics over `chunk` frames at a time: a ten-minute clip needs
+    these, not all its rotation matrices (several times the memory)."""
     positions = np.empty(motion.quats.shape[:2] + (3,))
-    glob = np.empty((len(motion), len(GLOBAL_JOINTS), 3, 3))
+    glob = np.empty((len(motion), len(joints), 3, 3))
     for start in range(0, len(motion), chunk):
         part = slice(start, start + chunk)
         local = R.quat_to_matrix(torch.from_numpy(motion.quats[part]).double())
         pos, rot = forward_kinematics(local, torch.from_numpy(motion.root[part]).double())
-        positions[part], glob[part] = pos.numpy(), rot[:, list(GLOBAL_JOINTS)].numpy()
+        positions[part], glob[part] = pos.numpy(), rot[:, list(joints)].numpy()
     return positions, glob
 
 

@@ -16,10 +16,10 @@ from dataclasses import replace
 
 import numpy as np
 import torch
+from scipy.ndimage import distance_transform_edt
 
 from motiongen.motion import rotations as R
-from motiongen.motion.cleanup import _runs, _smoothstep, _transpose, two_bone_ik
-from motiongen.motion.kinematics import forward_kinematics
+from motiongen.motion.cleanup import _kinematics, _runs, _smoothstep, _transpose, two_bone_ik
 from motiongen.motion.motion import Motion
 from motiongen.motion.skeleton import JOINT_INDEX
 
@@ -42,12 +42,12 @@ def hold_hands(partner: Motion, other: np.ndarray | Motion) -> Motion:
     other = other.positions() if isinstance(other, Motion) else np.asarray(other, np.float64)
     if len(other) != len(partner):
         raise ValueError(f"the two people have {len(other)} and {len(partner)} frames")
-    local = partner.matrices().double()
-    positions, glob = (x.numpy() for x in forward_kinematics(local, torch.from_numpy(partner.root).double()))
-    local = local.numpy()
+    positions, glob = _kinematics(partner, [j for arm in ARMS for j in arm])  # glob: 4 columns per arm
     others = other[:, [ARMS[0][3], ARMS[1][3]]]  # the other's two wrists [T, 2, 3]
+    quats = partner.quats.copy()
     held = {}
-    for collar, shoulder, elbow, wrist in ARMS:
+    for arm, (_, shoulder, elbow, wrist) in enumerate(ARMS):
+        g_collar, g_shoulder, g_elbow, g_wrist = (glob[:, 4 * arm + k] for k in range(4))
         gap = np.linalg.norm(others - positions[:, wrist][:, None], axis=-1)  # [T, 2]
         nearest = gap.argmin(1)
         weight = hold_weight(gap.min(1), partner.fps)
@@ -60,13 +60,18 @@ def hold_hands(partner: Motion, other: np.ndarray | Motion) -> Motion:
         away = (mine - theirs) / np.maximum(np.linalg.norm(mine - theirs, axis=-1, keepdims=True), 1e-9)
         target = mine + weight[rows, None] * (theirs + JOIN * away - mine)
         p_shoulder, p_elbow = positions[rows, shoulder], positions[rows, elbow]
-        shoulder_rot, elbow_rot = two_bone_ik(p_shoulder, p_elbow, mine, target, glob[rows, elbow])
-        g_shoulder = shoulder_rot @ glob[rows, shoulder]
-        g_elbow = elbow_rot @ glob[rows, elbow]
-        local[rows, shoulder] = _transpose(glob[rows, collar]) @ g_shoulder
-        local[rows, elbow] = _transpose(g_shoulder) @ g_elbow
-        local[rows, wrist] = _transpose(g_elbow) @ glob[rows, wrist]  # the hand keeps its own turn
-    quats = R.matrix_to_quat(torch.from_numpy(local).float()).numpy()
+        shoulder_rot, elbow_rot = two_bone_ik(p_shoulder, p_elbow, mine, target, g_elbow[rows])
+        new_shoulder = shoulder_rot @ g_shoulder[rows]
+        new_elbow = elbow_rot @ g_elbow[rows]
+        local = np.stack(
+            [
+                _transpose(g_collar[rows]) @ new_shoulder,
+                _transpose(new_shoulder) @ new_elbow,
+                _transpose(new_elbow) @ g_wrist[rows],  # the hand keeps its own turn
+            ],
+            axis=1,
+        )
+        quats[rows[:, None], [shoulder, elbow, wrist]] = R.matrix_to_quat(torch.from_numpy(local).float()).numpy()
     meta = {**partner.meta, "hand_hold": {"left_frames": held[ARMS[0][3]], "right_frames": held[ARMS[1][3]]}}
     return replace(partner, quats=quats, meta=meta)
 
@@ -81,5 +86,5 @@ def hold_weight(gap: np.ndarray, fps: float) -> np.ndarray:
     if not near.any():
         return np.zeros(len(gap))
     ease = max(1, round(EASE_SECONDS * fps))
-    distance = np.abs(np.arange(len(gap))[:, None] - np.flatnonzero(near)[None, :]).min(1)
+    distance = distance_transform_edt(~near)  # frames to the nearest held frame
     return np.where(near, 1.0, _smoothstep(np.clip(1.0 - distance / (ease + 1), 0.0, 1.0)))

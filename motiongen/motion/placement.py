@@ -123,6 +123,7 @@ def _ease_out_of_keys(motion: Motion, target: Motion, is_key: np.ndarray, frames
     to the model's own, with a smoothstep weight over `frames` frames and at most half the way to
     the next key: the speed is continuous at the seam, the change of speed spread over the ease."""
     quats, root = motion.quats.copy(), motion.root.copy()
+    q = torch.from_numpy(target.quats)
     runs = key_runs(is_key)
     for first, last in runs:
         if last == first:
@@ -136,19 +137,16 @@ def _ease_out_of_keys(motion: Motion, target: Motion, is_key: np.ndarray, frames
             if not len(span):
                 continue
             steps = np.arange(1, len(span) + 1)
-            q = torch.from_numpy(target.quats)
             speed = R.quat_to_axis_angle(R.quat_mul(_conj(q[edge - side]), q[edge]))  # one frame on, per joint
             on = R.quat_mul(
                 q[edge].expand(len(span), -1, -1),
                 R.axis_angle_to_quat(speed * torch.from_numpy(steps).float()[:, None, None]),
             )
             velocity = target.root[edge] - target.root[edge - side]
-            weight = _smoothstep(steps / (len(span) + 1))
+            weight = _smoothstep(steps / (len(span) + 1))[:, None]
             made = torch.from_numpy(quats[span])
-            quats[span] = R.quat_slerp(on, made, torch.from_numpy(weight).float()[:, None, None]).numpy()
-            root[span] = (1 - weight[:, None]) * (target.root[edge] + steps[:, None] * velocity) + weight[
-                :, None
-            ] * root[span]
+            quats[span] = R.quat_slerp(on, made, torch.from_numpy(weight).float()[..., None]).numpy()
+            root[span] = (1 - weight) * (target.root[edge] + steps[:, None] * velocity) + weight * root[span]
     return replace(motion, quats=quats, root=root.astype(np.float32), meta=dict(motion.meta))
 
 
